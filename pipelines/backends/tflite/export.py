@@ -1,0 +1,143 @@
+"""SavedModel -> .tflite in each post-training quantization mode, with a sidecar describing it."""
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from pipelines import sidecar
+from pipelines.backends.tf.export import SERVE_TAG, SIGNATURE
+from pipelines.backends.tflite import inspect
+from pipelines.config import QuantMode
+from pipelines.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+FULL_INTEGER = {QuantMode.int8: "int8", QuantMode.uint8: "uint8"}
+
+
+def _converter(savedmodel_dir: Path, input_name: str, output_name: str, input_shape: list[int],
+               workdir: Path):
+    """A converter over the serving signature with the input fixed at `input_shape` (LiteRT
+    runners then need no resizing, and calibration sees the shape that will run) and the
+    variables folded into constants (int8 calibration fails on variable reads otherwise).
+
+    The fixed, frozen signature is re-saved as a SavedModel in `workdir` because only
+    `from_saved_model` keeps the signature's input and output names in the .tflite.
+    """
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    loaded = tf.saved_model.load(str(savedmodel_dir), tags=[SERVE_TAG])  # keeps variables alive
+    serve = loaded.signatures[SIGNATURE]
+    spec = tf.TensorSpec(input_shape, tf.float32, name=input_name)
+    fixed = tf.function(lambda x: serve(**{input_name: x})[output_name]).get_concrete_function(spec)
+    frozen = convert_variables_to_constants_v2(fixed)
+    module = tf.Module()
+    module.serve = tf.function(lambda x: {output_name: frozen(x)[0]}, input_signature=[spec])
+    tf.saved_model.save(module, str(workdir), signatures={SIGNATURE: module.serve})
+    return tf.lite.TFLiteConverter.from_saved_model(str(workdir), signature_keys=[SIGNATURE])
+
+
+def _configure(converter, mode: QuantMode, calibration: np.ndarray | None):
+    """Apply the optimization settings of `mode` to a converter."""
+    import tensorflow as tf
+
+    if mode is not QuantMode.float32:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode is QuantMode.float16:
+        converter.target_spec.supported_types = [tf.float16]
+    if mode in FULL_INTEGER:
+        assert calibration is not None
+
+        def representative():
+            for sample in tqdm(calibration, desc=f"calibrate {mode.name}", unit="sample"):
+                yield [sample[None].astype(np.float32)]
+
+        io_type = tf.as_dtype(FULL_INTEGER[mode])
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = io_type
+        converter.inference_output_type = io_type
+    return converter
+
+
+def convert(savedmodel_dir: Path, mode: QuantMode, input_name: str, output_name: str,
+            input_shape: list[int], calibration: np.ndarray | None) -> bytes:
+    """Convert with the settings of `mode`; full-integer modes calibrate on `calibration`."""
+    with tempfile.TemporaryDirectory(prefix="ckpt2cpp-tflite-") as workdir:
+        converter = _converter(savedmodel_dir, input_name, output_name, input_shape, Path(workdir))
+        try:
+            return _configure(converter, mode, calibration).convert()
+        except Exception as error:  # the converter raises several unrelated types
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            detail = next((ln for ln in lines if " op" in ln.lower()), lines[0] if lines else repr(error))
+            raise PipelineError(
+                f"the TFLite converter refused the model in mode {mode.name}: {detail} "
+                "(use another quantize.modes entry, or replace the op in the network)"
+            ) from None
+
+
+def _io(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    entries = []
+    for d in details:
+        scale, zero_point = d["quantization"]
+        entries.append(sidecar.tensor_info(
+            d["name"].split(":")[0].removeprefix(f"{SIGNATURE}_"), d["name"], np.dtype(d["dtype"]).name,
+            list(d["shape"]), scale=float(scale), zero_point=int(zero_point),
+        ))
+    return entries
+
+
+def describe(model_bytes: bytes, mode: QuantMode) -> dict[str, Any]:
+    """Sidecar content: mode, size, input/output dtypes and quantization, weight storage."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model_bytes)
+    runner = interpreter.get_signature_runner(SIGNATURE)
+    weights = inspect.weight_tensors(model_bytes)
+    effective, explanation = inspect.check_effect(mode.name, weights)
+    inputs = _io(list(runner.get_input_details().values()))
+    outputs = _io(list(runner.get_output_details().values()))
+    for entry, key in zip(inputs, runner.get_input_details(), strict=True):
+        entry["name"] = key
+    for entry, key in zip(outputs, runner.get_output_details(), strict=True):
+        entry["name"] = key
+    return {
+        "format": "tflite",
+        "mode": mode.name,
+        "signature": SIGNATURE,
+        "size_bytes": len(model_bytes),
+        "inputs": inputs,
+        "outputs": outputs,
+        "weights": inspect.summarize(weights),
+        "effective": effective,
+        "effect": explanation,
+    }
+
+
+def quantize(savedmodel_dir: Path, mode: QuantMode, input_name: str, output_name: str, input_shape: list[int],
+             calibration: np.ndarray | None, out: Path, fail_if_ineffective: bool) -> dict[str, Any]:
+    """Convert, inspect and write `out` (.tflite) plus its sidecar."""
+    import tensorflow as tf
+
+    model_bytes = convert(savedmodel_dir, mode, input_name, output_name, input_shape, calibration)
+    info = describe(model_bytes, mode)
+    if not info["effective"]:
+        if fail_if_ineffective:
+            raise PipelineError(f"{info['effect']} (drop the mode, or set quantize.fail_if_ineffective=false)")
+        log.warning("%s", info["effect"])
+    info.update(
+        source=str(savedmodel_dir),
+        calibration_samples=0 if calibration is None else len(calibration),
+        tensorflow=tf.__version__,
+    )
+    out.write_bytes(model_bytes)
+    sidecar.write(out, info)
+    log.info("%s: %d bytes; %s", mode.name, len(model_bytes), info["effect"])
+    return info

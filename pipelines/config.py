@@ -1,0 +1,361 @@
+"""Typed configuration: the dataclasses behind conf/, registered in Hydra's ConfigStore.
+
+conf/ fills these schemas; params.yaml is their composition (``python -m pipelines.compose`` or
+``dvc exp run``). Stages read params.yaml through :func:`load`, which type-checks it against the
+schema and range-checks it, so a bad value stops the pipeline before any work with one line that
+names the key, the value and what is allowed.
+"""
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, mistyped or out of range."""
+
+
+class Task(Enum):
+    super_resolution = "super_resolution"
+    classification = "classification"
+    generic = "generic"
+
+
+class Framework(Enum):
+    tf = "tf"
+    torch = "torch"
+
+
+class DataSource(Enum):
+    photos = "photos"
+    digits = "digits"
+    arrays = "arrays"
+
+
+class QuantMode(Enum):
+    """TFLite conversion modes; `uint8` is full-integer with uint8 input/output (the original post)."""
+
+    float32 = "float32"
+    dynamic = "dynamic"
+    float16 = "float16"
+    int8 = "int8"
+    uint8 = "uint8"
+
+
+class ExportMethod(Enum):
+    """PyTorch exports: TorchScript by tracing or scripting, or an AOTInductor .pt2 package."""
+
+    trace = "trace"
+    script = "script"
+    aoti = "aoti"
+
+
+class BuildType(Enum):
+    Release = "Release"
+    RelWithDebInfo = "RelWithDebInfo"
+    Debug = "Debug"
+
+
+class CppRuntime(Enum):
+    torch = "torch"
+    tf = "tf"
+    litert = "litert"
+
+
+class Language(Enum):
+    python = "python"
+    cpp = "cpp"
+
+
+def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is invalid: allowed values are {allowed}")
+
+
+@dataclass
+class BuilderConfig:
+    """A network-building callable, named the Hydra way (`module.function` or `module.Class`)."""
+
+    _target_: str = MISSING
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    seed: int = 0
+
+    def check(self) -> None:
+        _require(self.epochs >= 0, "model.train.epochs", self.epochs, "integers >= 0")
+        _require(self.batch_size > 0, "model.train.batch_size", self.batch_size, "integers > 0")
+        _require(
+            self.learning_rate > 0, "model.train.learning_rate", self.learning_rate, "numbers > 0"
+        )
+
+
+@dataclass
+class ModelConfig:
+    """The reference network, built the same way in Keras and PyTorch from `arch`."""
+
+    name: str = MISSING
+    task: Task = MISSING
+    frameworks: list[Framework] = field(default_factory=lambda: [Framework.tf, Framework.torch])
+    keras: BuilderConfig = field(default_factory=BuilderConfig)
+    torch: BuilderConfig = field(default_factory=BuilderConfig)
+    arch: dict[str, Any] = field(default_factory=dict)
+    # NHWC, batch 1: the shape every exported artifact is verified and benchmarked at.
+    input_shape: list[int] = MISSING
+    input_name: str = "input"
+    output_name: str = "output"
+    # Your own model: restore these instead of training (null = train).
+    tf_checkpoint: str | None = None
+    torch_weights: str | None = None
+    # Port the Keras weights into the PyTorch twin instead of training it separately.
+    share_weights: bool = True
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def check(self) -> None:
+        shape = list(self.input_shape)
+        _require(
+            len(shape) == 4 and shape[0] == 1 and all(d > 0 for d in shape),
+            "model.input_shape",
+            shape,
+            "[1, height, width, channels] with positive sizes",
+        )
+        _require(bool(self.frameworks), "model.frameworks", self.frameworks, "a non-empty subset of [tf, torch]")
+        for key in ("input_name", "output_name"):
+            name = getattr(self, key)
+            _require(
+                re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) is not None,
+                f"model.{key}",
+                name,
+                "identifiers (a letter, then letters, digits or _)",
+            )
+        _require(
+            self.input_name != self.output_name,
+            "model.output_name",
+            self.output_name,
+            "a name different from model.input_name",
+        )
+        if Framework.torch in self.frameworks and Framework.tf not in self.frameworks:
+            _require(
+                not self.share_weights,
+                "model.share_weights",
+                self.share_weights,
+                "false when the tf framework is off (there are no Keras weights to share)",
+            )
+
+    @property
+    def uses_tf(self) -> bool:
+        return Framework.tf in self.frameworks
+
+    @property
+    def uses_torch(self) -> bool:
+        return Framework.torch in self.frameworks
+
+
+@dataclass
+class DataConfig:
+    """Where training, calibration and held-out evaluation samples come from."""
+
+    source: DataSource = MISSING
+    seed: int = 0
+    eval_samples: int = 16
+    calibration_pool: int = 500
+    # photos: scikit-image's bundled photos, by file name stem
+    train_images: list[str] = field(default_factory=list)
+    eval_images: list[str] = field(default_factory=list)
+    train_patches: int = 3000
+    # low-resolution side of a training crop (the network is fully convolutional)
+    patch_size: int = 24
+    # digits: scikit-learn's bundled digits
+    test_fraction: float = 0.25
+    # arrays: your own .npy files (float32, NHWC with a leading sample axis)
+    eval_inputs: str | None = None
+    eval_targets: str | None = None
+    calibration_inputs: str | None = None
+
+    def check(self) -> None:
+        _require(self.eval_samples > 0, "data.eval_samples", self.eval_samples, "integers > 0")
+        _require(
+            self.calibration_pool > 0, "data.calibration_pool", self.calibration_pool, "integers > 0"
+        )
+        _require(self.train_patches > 0, "data.train_patches", self.train_patches, "integers > 0")
+        _require(self.patch_size > 0, "data.patch_size", self.patch_size, "integers > 0")
+        _require(
+            0.0 < self.test_fraction < 1.0, "data.test_fraction", self.test_fraction, "0 < x < 1"
+        )
+        if self.source is DataSource.photos:
+            _require(bool(self.train_images), "data.train_images", self.train_images, "a non-empty list")
+            _require(bool(self.eval_images), "data.eval_images", self.eval_images, "a non-empty list")
+        if self.source is DataSource.arrays:
+            _require(bool(self.eval_inputs), "data.eval_inputs", self.eval_inputs, "a path to a .npy file")
+
+
+@dataclass
+class QuantizeConfig:
+    modes: list[QuantMode] = field(default_factory=lambda: list(QuantMode))
+    calibration_samples: int = 200
+    # Fail (instead of warn) when a mode leaves the model unchanged.
+    fail_if_ineffective: bool = False
+
+    def check(self) -> None:
+        _require(
+            self.calibration_samples > 0,
+            "quantize.calibration_samples",
+            self.calibration_samples,
+            "integers > 0",
+        )
+        _require(
+            len(set(self.modes)) == len(self.modes),
+            "quantize.modes",
+            [m.name for m in self.modes],
+            "a list without repeats",
+        )
+
+
+@dataclass
+class TraceConfig:
+    methods: list[ExportMethod] = field(
+        default_factory=lambda: [ExportMethod.trace, ExportMethod.aoti]
+    )
+    # [height, width] pairs checked besides the traced size; empty = two derived sizes.
+    check_sizes: list[list[int]] = field(default_factory=list)
+    # Accept a TorchScript trace that only works at the traced size (recorded in the sidecar).
+    allow_fixed_shape: bool = False
+    atol: float = 1e-5
+    # "auto" traces on CUDA when it is available, else on the CPU.
+    device: str = "auto"
+    # torch.export dynamic height/width range for the AOTInductor package.
+    min_size: int = 8
+    max_size: int = 1024
+
+    def check(self) -> None:
+        _require(
+            len(set(self.methods)) == len(self.methods),
+            "trace.methods",
+            [m.name for m in self.methods],
+            "a list without repeats",
+        )
+        for size in self.check_sizes:
+            _require(
+                len(size) == 2 and all(d > 0 for d in size),
+                "trace.check_sizes",
+                list(size),
+                "[height, width] pairs of positive sizes",
+            )
+        _require(self.atol > 0, "trace.atol", self.atol, "numbers > 0")
+        _require(
+            re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None,
+            "trace.device",
+            self.device,
+            "auto, cpu, cuda or cuda:N",
+        )
+        _require(
+            0 < self.min_size <= self.max_size,
+            "trace.min_size",
+            self.min_size,
+            "0 < min_size <= max_size",
+        )
+
+
+@dataclass
+class CppConfig:
+    runtimes: list[CppRuntime] = field(default_factory=lambda: list(CppRuntime))
+    build_type: BuildType = BuildType.Release
+    cxx_flags: list[str] = field(default_factory=list)
+    jobs: int = 2
+
+    def check(self) -> None:
+        _require(self.jobs > 0, "cpp.jobs", self.jobs, "integers > 0")
+
+
+@dataclass
+class EvaluateConfig:
+    languages: list[Language] = field(default_factory=lambda: list(Language))
+    threads: int = 1
+    warmup: int = 5
+    runs: int = 30
+    timeout_s: float = 600.0
+    # Max abs error allowed per artifact kind; kinds not listed are judged by the task metric.
+    tolerances: dict[str, float] = field(default_factory=dict)
+    # Allowed drop of the task metric versus the original model, per task
+    # (super_resolution: PSNR in dB, classification: accuracy in percentage points).
+    max_metric_drop: dict[str, float] = field(default_factory=dict)
+    # Worst layers named from the TFLite quantization debugger for int8 modes.
+    debug_layers: int = 5
+
+    def check(self) -> None:
+        _require(self.threads > 0, "evaluate.threads", self.threads, "integers > 0")
+        _require(self.warmup >= 0, "evaluate.warmup", self.warmup, "integers >= 0")
+        _require(self.runs > 0, "evaluate.runs", self.runs, "integers > 0")
+        _require(self.timeout_s > 0, "evaluate.timeout_s", self.timeout_s, "numbers > 0")
+        for kind, tol in self.tolerances.items():
+            _require(tol > 0, f"evaluate.tolerances.{kind}", tol, "numbers > 0")
+        for task, drop in self.max_metric_drop.items():
+            _require(
+                task in Task.__members__,
+                "evaluate.max_metric_drop",
+                task,
+                ", ".join(Task.__members__),
+            )
+            _require(drop >= 0, f"evaluate.max_metric_drop.{task}", drop, "numbers >= 0")
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    quantize: QuantizeConfig = field(default_factory=QuantizeConfig)
+    trace: TraceConfig = field(default_factory=TraceConfig)
+    cpp: CppConfig = field(default_factory=CppConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+
+    def check(self) -> None:
+        """Range-check every section (types were checked by OmegaConf already)."""
+        for section in (self.model, self.model.train, self.data, self.quantize, self.trace):
+            section.check()
+        self.cpp.check()
+        self.evaluate.check()
+
+
+def register_configs() -> None:
+    """Register the schema so conf/config.yaml can name it in its defaults list."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="ckpt2cpp_schema", node=Config)
+
+
+def one_line(error: OmegaConfBaseException) -> str:
+    """Format an OmegaConf error as `key: message` on one line."""
+    key = getattr(error, "full_key", None) or "config"
+    message = str(error).splitlines()[0].strip()
+    return f"{key}: {message}"
+
+
+def validate(raw: DictConfig | dict[str, Any]) -> Config:
+    """Check a composed configuration against the schema and return it typed."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
+        typed = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as error:
+        raise ConfigError(one_line(error)) from None
+    assert isinstance(typed, Config)
+    typed.check()
+    return typed
+
+
+def load(path: str | Path = "params.yaml") -> Config:
+    """Read and validate the composed configuration that DVC stages depend on."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{path} not found: compose it from conf/ with `python -m pipelines.compose`"
+        )
+    return validate(OmegaConf.load(path))

@@ -1,0 +1,79 @@
+"""Training, calibration and held-out evaluation samples for the reference models.
+
+Every array is float32 NHWC with a leading sample axis; targets are images (super-resolution)
+or integer labels (classification), or absent for your own arrays without targets.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipelines.config import DataConfig, DataSource, ModelConfig
+from pipelines.errors import PipelineError
+
+EVAL_INPUTS = "eval_inputs.npy"
+EVAL_TARGETS = "eval_targets.npy"
+CALIBRATION = "calibration.npy"
+INFO = "info.json"
+
+
+@dataclass
+class Dataset:
+    train_inputs: np.ndarray | None
+    train_targets: np.ndarray | None
+    eval_inputs: np.ndarray
+    eval_targets: np.ndarray | None
+    calibration: np.ndarray
+
+
+def build(data: DataConfig, model: ModelConfig) -> Dataset:
+    """Assemble the samples for `model` from the configured source."""
+    from pipelines.data import arrays, digits, photos
+
+    builders = {DataSource.photos: photos.build, DataSource.digits: digits.build,
+                DataSource.arrays: arrays.build}
+    dataset = builders[data.source](data, model)
+    expected = tuple(model.input_shape[1:])
+    if tuple(dataset.eval_inputs.shape[1:]) != expected:
+        raise PipelineError(
+            f"evaluation inputs have shape {dataset.eval_inputs.shape[1:]} per sample but "
+            f"model.input_shape says {expected} (make them agree)"
+        )
+    return dataset
+
+
+def save(dataset: Dataset, directory: Path, source: DataSource) -> None:
+    """Write what later stages need: evaluation inputs/targets and calibration samples."""
+    directory.mkdir(parents=True, exist_ok=True)
+    np.save(directory / EVAL_INPUTS, dataset.eval_inputs)
+    np.save(directory / CALIBRATION, dataset.calibration)
+    if dataset.eval_targets is not None:
+        np.save(directory / EVAL_TARGETS, dataset.eval_targets)
+    info = {
+        "source": source.name,
+        "eval_samples": int(dataset.eval_inputs.shape[0]),
+        "eval_input_shape": list(dataset.eval_inputs.shape[1:]),
+        "eval_targets": dataset.eval_targets is not None,
+        "calibration_samples": int(dataset.calibration.shape[0]),
+    }
+    (directory / INFO).write_text(json.dumps(info, indent=2) + "\n")
+
+
+def load_eval(directory: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Evaluation inputs and (if present) targets written by :func:`save`."""
+    inputs = np.load(directory / EVAL_INPUTS)
+    targets_path = directory / EVAL_TARGETS
+    return inputs, (np.load(targets_path) if targets_path.exists() else None)
+
+
+def load_calibration(directory: Path, count: int) -> np.ndarray:
+    """The first `count` calibration samples; fails if fewer were kept."""
+    samples = np.load(directory / CALIBRATION)
+    if samples.shape[0] < count:
+        raise PipelineError(
+            f"quantize.calibration_samples={count} but only {samples.shape[0]} calibration "
+            "samples were kept (lower it, or raise data.calibration_pool)"
+        )
+    return samples[:count]

@@ -1,0 +1,25 @@
+"""Classification samples from scikit-learn's bundled 8x8 digits."""
+
+import numpy as np
+
+from pipelines.config import DataConfig, ModelConfig
+from pipelines.data import Dataset
+
+
+def build(data: DataConfig, model: ModelConfig) -> Dataset:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    images = (digits.images / 16.0).astype(np.float32)[..., None]
+    labels = digits.target.astype(np.int64)
+    train_x, test_x, train_y, test_y = train_test_split(
+        images, labels, test_size=data.test_fraction, random_state=data.seed, stratify=labels
+    )
+    return Dataset(
+        train_inputs=train_x,
+        train_targets=train_y,
+        eval_inputs=test_x[: data.eval_samples],
+        eval_targets=test_y[: data.eval_samples],
+        calibration=train_x[: data.calibration_pool],
+    )

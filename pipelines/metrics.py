@@ -1,0 +1,61 @@
+"""Numbers that say whether a deployed model is still the original model."""
+
+import numpy as np
+
+
+def error_stats(actual: np.ndarray, expected: np.ndarray) -> dict[str, float]:
+    """Max/mean abs error, relative error, and the smallest tolerance that would pass.
+
+    The minimum tolerance is the smallest `atol` (with rtol=0) under which every element of
+    `actual` matches `expected`, i.e. the max abs error; `min_rtol` the smallest `rtol` (with
+    atol=0), i.e. max |a-e| / |e| over elements where e != 0.
+    """
+    if actual.shape != expected.shape:
+        raise ValueError(f"shape {actual.shape} differs from the reference {expected.shape}")
+    diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    scale = np.abs(expected.astype(np.float64))
+    nonzero = scale > 0
+    return {
+        "max_abs": float(diff.max(initial=0.0)),
+        "mean_abs": float(diff.mean()) if diff.size else 0.0,
+        "rel": float(np.linalg.norm(diff) / max(np.linalg.norm(scale), 1e-30)),
+        "min_atol": float(diff.max(initial=0.0)),
+        "min_rtol": float((diff[nonzero] / scale[nonzero]).max(initial=0.0)),
+    }
+
+
+def psnr(images: np.ndarray, references: np.ndarray, peak: float = 1.0) -> float:
+    """Mean per-image PSNR in dB, images clipped to [0, peak] first."""
+    a = np.clip(images.astype(np.float64), 0.0, peak)
+    b = np.clip(references.astype(np.float64), 0.0, peak)
+    mse = ((a - b) ** 2).reshape(len(a), -1).mean(axis=1)
+    with np.errstate(divide="ignore"):
+        values = 10.0 * np.log10(peak**2 / mse)
+    return float(np.mean(np.minimum(values, 100.0)))
+
+
+def ssim(images: np.ndarray, references: np.ndarray) -> float:
+    """Mean per-image SSIM (scikit-image, Gaussian window) on images clipped to [0, 1]."""
+    from skimage.metrics import structural_similarity
+
+    return float(
+        np.mean(
+            [
+                structural_similarity(
+                    np.clip(a, 0, 1), np.clip(b, 0, 1), channel_axis=-1, data_range=1.0,
+                    gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                )
+                for a, b in zip(images, references, strict=True)
+            ]
+        )
+    )
+
+
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Top-1 accuracy in percent."""
+    return float(100.0 * np.mean(np.argmax(logits, axis=-1) == labels))
+
+
+def agreement(logits: np.ndarray, reference_logits: np.ndarray) -> float:
+    """Percent of samples whose top-1 class equals the reference model's."""
+    return accuracy(logits, np.argmax(reference_logits, axis=-1))

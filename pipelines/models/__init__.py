@@ -1,0 +1,1 @@
+"""Bundled reference networks: each exists as a Keras function and a PyTorch twin module."""

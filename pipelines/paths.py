@@ -1,0 +1,40 @@
+"""Where every artifact lands (dvc.yaml declares the same paths; a test keeps them equal)."""
+
+from pathlib import Path
+
+from pipelines.config import ExportMethod, QuantMode
+
+ARTIFACTS = Path("artifacts")
+CHECKPOINT = ARTIFACTS / "checkpoint"
+TF_CHECKPOINT = CHECKPOINT / "tf" / "ckpt"
+TORCH_WEIGHTS = CHECKPOINT / "torch" / "weights.pt"
+TRAIN_SUMMARY = CHECKPOINT / "summary.json"
+KERAS_REFERENCE = CHECKPOINT / "reference_keras.npy"
+DATASET = ARTIFACTS / "dataset"
+FROZEN = ARTIFACTS / "frozen"
+FROZEN_GRAPH = FROZEN / "model.pb"
+SAVEDMODEL = ARTIFACTS / "savedmodel"
+SAVEDMODEL_DIR = SAVEDMODEL / "model"
+BUILD = Path("build")
+TOOLCHAIN = BUILD / "toolchain.json"
+CPP_BIN = BUILD / "bin"
+CMAKE_DIR = BUILD / "cmake"
+METRICS = Path("metrics")
+PLOTS = Path("plots")
+REPORTS = Path("reports")
+
+
+def tflite_dir(mode: QuantMode) -> Path:
+    return ARTIFACTS / "tflite" / mode.name
+
+
+def tflite_model(mode: QuantMode) -> Path:
+    return tflite_dir(mode) / "model.tflite"
+
+
+def torch_dir(method: ExportMethod) -> Path:
+    return ARTIFACTS / "torch" / method.name
+
+
+def torch_model(method: ExportMethod) -> Path:
+    return torch_dir(method) / ("model.pt2" if method is ExportMethod.aoti else "model.pt")

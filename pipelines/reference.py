@@ -1,0 +1,118 @@
+"""The reference models: train (or restore) them and record how good they are."""
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines import data, metrics, paths
+from pipelines.config import Config, ModelConfig, Task
+from pipelines.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+
+def predict_keras(keras_model, inputs: np.ndarray, batch: int = 32) -> np.ndarray:
+    return np.concatenate(
+        [np.asarray(keras_model(inputs[i : i + batch], training=False)) for i in range(0, len(inputs), batch)]
+    )
+
+
+def predict_torch(module, inputs: np.ndarray, batch: int = 32) -> np.ndarray:
+    """Run the PyTorch twin on NHWC inputs and return NHWC (or flat) outputs."""
+    import torch
+
+    outs = []
+    with torch.inference_mode():
+        for i in range(0, len(inputs), batch):
+            out = module(torch.from_numpy(inputs[i : i + batch]).permute(0, 3, 1, 2)).numpy()
+            outs.append(out.transpose(0, 2, 3, 1) if out.ndim == 4 else out)
+    return np.concatenate(outs)
+
+
+def task_quality(model: ModelConfig, outputs: np.ndarray, targets: np.ndarray | None) -> dict[str, float]:
+    """The task metric of outputs against ground truth (empty when there is none)."""
+    if targets is None:
+        return {}
+    if model.task is Task.super_resolution:
+        return {"psnr": metrics.psnr(outputs, targets), "ssim": metrics.ssim(outputs, targets)}
+    if model.task is Task.classification:
+        return {"accuracy": metrics.accuracy(outputs, targets)}
+    return {}
+
+
+def _keras_reference(cfg: Config, dataset: data.Dataset):
+    from pipelines.backends.keras import loader
+
+    if cfg.model.tf_checkpoint:
+        log.info("restoring the Keras model from %s", cfg.model.tf_checkpoint)
+        return loader.restore(cfg.model, Path(cfg.model.tf_checkpoint))
+    from pipelines.train import fit_keras
+
+    keras_model = loader.build(cfg.model)
+    _require_training_data(cfg, dataset, "model.tf_checkpoint")
+    fit_keras(keras_model, dataset.train_inputs, dataset.train_targets, cfg.model.task, cfg.model.train)
+    return keras_model
+
+
+def _torch_reference(cfg: Config, dataset: data.Dataset, keras_model):
+    from pipelines.backends.torch import loader
+
+    if cfg.model.torch_weights:
+        log.info("restoring the PyTorch model from %s", cfg.model.torch_weights)
+        return loader.restore(cfg.model, Path(cfg.model.torch_weights))
+    module = loader.build(cfg.model)
+    if cfg.model.share_weights and keras_model is not None:
+        from pipelines.models.port import keras_to_torch
+
+        count = keras_to_torch(keras_model, module)
+        log.info("ported %d layers of Keras weights into the PyTorch twin", count)
+        return module.eval()
+    from pipelines.train import fit_torch
+
+    _require_training_data(cfg, dataset, "model.torch_weights")
+    fit_torch(module, dataset.train_inputs, dataset.train_targets, cfg.model.task, cfg.model.train)
+    return module.eval()
+
+
+def _require_training_data(cfg: Config, dataset: data.Dataset, key: str) -> None:
+    if dataset.train_inputs is None or dataset.train_targets is None:
+        raise PipelineError(
+            f"data.source={cfg.data.source.name} has no training data: set {key} to your trained weights"
+        )
+
+
+def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dict[str, Any]:
+    """Write the reference checkpoint(s), reference outputs, evaluation set and a summary."""
+    dataset = data.build(cfg.data, cfg.model)
+    log.info("data: %d evaluation samples of shape %s", len(dataset.eval_inputs), dataset.eval_inputs.shape[1:])
+    summary: dict[str, Any] = {"model": cfg.model.name, "task": cfg.model.task.name}
+    keras_model = None
+    if cfg.model.uses_tf:
+        from pipelines.backends.keras import loader as keras_loader
+
+        keras_model = _keras_reference(cfg, dataset)
+        ckpt = checkpoint_dir / paths.TF_CHECKPOINT.relative_to(paths.CHECKPOINT)
+        ckpt.parent.mkdir(parents=True)
+        keras_loader.save(cfg.model, keras_model, ckpt)
+        outputs = predict_keras(keras_model, dataset.eval_inputs)
+        np.save(checkpoint_dir / paths.KERAS_REFERENCE.name, outputs)
+        summary["tf"] = task_quality(cfg.model, outputs, dataset.eval_targets)
+    if cfg.model.uses_torch:
+        from pipelines.backends.torch import loader as torch_loader
+
+        module = _torch_reference(cfg, dataset, keras_model)
+        weights = checkpoint_dir / paths.TORCH_WEIGHTS.relative_to(paths.CHECKPOINT)
+        weights.parent.mkdir(parents=True)
+        torch_loader.save(module, weights)
+        summary["torch"] = task_quality(cfg.model, predict_torch(module, dataset.eval_inputs), dataset.eval_targets)
+    if cfg.model.task is Task.super_resolution and dataset.eval_targets is not None:
+        from pipelines.data.photos import bicubic_upscale
+
+        bicubic = bicubic_upscale(dataset.eval_inputs, int(cfg.model.arch.get("scale", 2)))
+        summary["bicubic"] = task_quality(cfg.model, bicubic, dataset.eval_targets)
+    data.save(dataset, dataset_dir, cfg.data.source)
+    (checkpoint_dir / paths.TRAIN_SUMMARY.name).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,31 @@
+"""What every DVC stage module shares: logging, loading params.yaml, and clean failures."""
+
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+
+from pipelines.config import Config, ConfigError, load
+from pipelines.errors import PipelineError
+
+log = logging.getLogger("ckpt2cpp")
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger("absl").setLevel(logging.WARNING)
+
+
+def run_stage(name: str, body: Callable[[Config], None]) -> None:
+    """Run `body` on the composed config; a user-fixable failure becomes one line and exit 1."""
+    setup_logging()
+    # SIGTERM (dvc, CI timeouts) should unwind like Ctrl-C so temporary outputs are removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    started = time.perf_counter()
+    try:
+        body(load())
+    except (ConfigError, PipelineError) as error:
+        print(f"error: {name}: {error}", file=sys.stderr)
+        sys.exit(1)
+    log.info("%s finished in %.1f s", name, time.perf_counter() - started)
