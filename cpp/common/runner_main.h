@@ -1,0 +1,131 @@
+// main() shared by all runners: parses the command line, reads the input,
+// loads the model through the runner's Loader, runs the protocol
+// (protocol.h), writes the output .npy and the stats JSON, and turns every
+// failure into one stderr line "error: <what> (<hint>)" with exit code 2
+// (usage) or 1 (anything else).
+#pragma once
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/array.h"
+#include "common/cli.h"
+#include "common/crash.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "common/npy.h"
+#include "common/protocol.h"
+#include "common/rss.h"
+#include "common/stats.h"
+
+namespace ckpt2cpp {
+
+// One loaded model.
+class Session {
+ public:
+  virtual ~Session() = default;
+  // Copies sample i of `input` into the runtime, runs the model and copies the
+  // output into a host array owned by the session (valid until the next call).
+  virtual const Array& infer(const Array& input, std::size_t i) = 0;
+  // Whether --threads could be applied to the runtime (stats "threads_applied").
+  virtual bool threads_applied() const { return true; }
+};
+
+// Loads the model named by args.model and checks that `input` fits it.
+using Loader = std::function<std::unique_ptr<Session>(const Args& args, const Array& input)>;
+
+namespace main_detail {
+
+inline void check_parent_dir(const std::string& path, const std::string& flag) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
+    fail("directory " + parent.string() + " of " + flag + " does not exist", "create it first");
+}
+
+inline void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out.flush()) fail("cannot write " + path, "check that its directory is writable");
+}
+
+inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load) {
+  const auto parsed = parse_args(argc, argv, info);
+  if (!parsed) return 0;
+  const Args& args = *parsed;
+  check_parent_dir(args.output, "--output");
+  if (!args.json.empty()) check_parent_dir(args.json, "--json");
+
+  const Array input = read_npy(args.input, "--input");
+  if (input.shape.empty() || input.samples() == 0)
+    fail(args.input + " has shape " + shape_str(input.shape) + ", expected [N, ...] with N >= 1",
+         "stack the samples on axis 0, e.g. x[None] for a single sample");
+
+  const auto t0 = Clock::now();
+  std::unique_ptr<Session> session = load(args, input);
+  const double load_ms = ms_between(t0, Clock::now());
+
+  const ProtocolResult r = run_protocol(input.samples(), args.warmup, args.runs,
+                                        [&](std::size_t i) -> const Array& { return session->infer(input, i); });
+  write_npy(args.output, r.output);
+
+  const LatencyStats s = summarize(r.times_ms);
+  if (!args.json.empty()) {
+    JsonObjectWriter j;
+    j.add("runtime", info.runtime)
+        .add("model", args.model)
+        .add("samples", static_cast<std::int64_t>(input.samples()))
+        .add("load_ms", load_ms)
+        .add("first_run_ms", r.first_run_ms)
+        .add("warmup", args.warmup)
+        .add("runs", args.runs)
+        .add("threads", args.threads)
+        .add("threads_applied", session->threads_applied())
+        .add("min_ms", s.min_ms)
+        .add("mean_ms", s.mean_ms)
+        .add("std_ms", s.std_ms)
+        .add("p50_ms", s.p50_ms)
+        .add("p90_ms", s.p90_ms)
+        .add("p99_ms", s.p99_ms)
+        .add("max_ms", s.max_ms)
+        .add("peak_rss_mb", peak_rss_mb());
+    write_text(args.json, j.str());
+  }
+  std::printf("%s: %zu samples -> %s %s; load %.1f ms, first %.2f ms, p50 %.3f ms over %d runs\n",
+              info.program.c_str(), input.samples(), args.output.c_str(),
+              shape_str(r.output.shape).c_str(), load_ms, r.first_run_ms, s.p50_ms, args.runs);
+  return 0;
+}
+
+}  // namespace main_detail
+
+inline int run_main(int argc, char** argv, const RunnerInfo& info, const Loader& load) {
+  install_crash_handler(info.program);
+  try {
+    return main_detail::run(argc, argv, info, load);
+  } catch (const UsageError& e) {
+    dprintf(g_error_fd, "error: %s\n", e.what());
+    return 2;
+  } catch (const RunError& e) {
+    dprintf(g_error_fd, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    dprintf(g_error_fd, "error: out of memory (use a smaller input or model)\n");
+    return 1;
+  } catch (const std::exception& e) {
+    dprintf(g_error_fd, "error: %s (unexpected %s failure)\n", first_line(e.what()).c_str(),
+            info.runtime.c_str());
+    return 1;
+  } catch (...) {
+    dprintf(g_error_fd, "error: unknown exception (unexpected %s failure)\n", info.runtime.c_str());
+    return 1;
+  }
+}
+
+}  // namespace ckpt2cpp

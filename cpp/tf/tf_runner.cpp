@@ -1,0 +1,336 @@
+// tf_runner: runs a TensorFlow SavedModel directory (tag "serve") or a frozen
+// GraphDef .pb through the TensorFlow C API, following the shared protocol
+// (common/protocol.h). Input/output tensor names ("op:index") come from the
+// sidecar JSON (<model path without extension>.json, or --sidecar), or from
+// --input-node / --output-node.
+#include <fcntl.h>
+#include <tensorflow/c/c_api.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "common/runner_main.h"
+
+namespace {
+
+using namespace ckpt2cpp;
+namespace fs = std::filesystem;
+
+// ---- RAII for C API handles ----
+struct StatusDeleter { void operator()(TF_Status* p) const { TF_DeleteStatus(p); } };
+struct OptionsDeleter { void operator()(TF_SessionOptions* p) const { TF_DeleteSessionOptions(p); } };
+struct GraphDeleter { void operator()(TF_Graph* p) const { TF_DeleteGraph(p); } };
+struct BufferDeleter { void operator()(TF_Buffer* p) const { TF_DeleteBuffer(p); } };
+struct ImportOptsDeleter { void operator()(TF_ImportGraphDefOptions* p) const { TF_DeleteImportGraphDefOptions(p); } };
+struct TensorDeleter { void operator()(TF_Tensor* p) const { TF_DeleteTensor(p); } };
+struct SessionDeleter {
+  void operator()(TF_Session* p) const {
+    TF_Status* s = TF_NewStatus();
+    TF_CloseSession(p, s);
+    TF_DeleteSession(p, s);
+    TF_DeleteStatus(s);
+  }
+};
+using StatusPtr = std::unique_ptr<TF_Status, StatusDeleter>;
+using TensorPtr = std::unique_ptr<TF_Tensor, TensorDeleter>;
+
+void check(TF_Status* s, const std::string& what, const std::string& hint) {
+  if (TF_GetCode(s) != TF_OK) fail(what + ": " + first_line(TF_Message(s)), hint);
+}
+
+const char* tf_type_name(TF_DataType t) {
+  switch (t) {
+    case TF_FLOAT: return "float32";
+    case TF_HALF: return "float16";
+    case TF_DOUBLE: return "float64";
+    case TF_INT8: return "int8";
+    case TF_UINT8: return "uint8";
+    case TF_INT16: return "int16";
+    case TF_INT32: return "int32";
+    case TF_INT64: return "int64";
+    case TF_BOOL: return "bool";
+    default: return "another dtype";
+  }
+}
+
+TF_DataType tf_type_of(Dtype d) {
+  switch (d) {
+    case Dtype::Float32: return TF_FLOAT;
+    case Dtype::Float16: return TF_HALF;
+    case Dtype::Float64: return TF_DOUBLE;
+    case Dtype::Int8: return TF_INT8;
+    case Dtype::UInt8: return TF_UINT8;
+    case Dtype::Int16: return TF_INT16;
+    case Dtype::Int32: return TF_INT32;
+    case Dtype::Int64: return TF_INT64;
+    case Dtype::Bool: return TF_BOOL;
+  }
+  return TF_FLOAT;
+}
+
+// ConfigProto with intra_op_parallelism_threads (field 2) = intra and
+// inter_op_parallelism_threads (field 5) = inter, both varints.
+std::string config_proto(int intra, int inter) {
+  std::string out;
+  auto varint = [&out](unsigned v) {
+    while (v >= 0x80) { out += static_cast<char>((v & 0x7f) | 0x80); v >>= 7; }
+    out += static_cast<char>(v);
+  };
+  out += static_cast<char>(2 << 3);  // field 2, wire type 0
+  varint(static_cast<unsigned>(intra));
+  out += static_cast<char>(5 << 3);  // field 5, wire type 0
+  varint(static_cast<unsigned>(inter));
+  return out;
+}
+
+// Where the node names come from, for messages.
+struct NodeNames {
+  std::string input, output;
+  std::string input_source, output_source;
+};
+
+// "<model without extension>.json": artifacts/x/model -> artifacts/x/model.json,
+// artifacts/x/model.pb -> artifacts/x/model.json.
+std::string default_sidecar(const std::string& model) {
+  fs::path p(model);
+  while (!p.empty() && !p.has_filename()) p = p.parent_path();  // drop trailing '/'
+  return p.replace_extension(".json").string();
+}
+
+std::string sidecar_node(const Json& doc, const char* key, const std::string& path, const std::string& flag) {
+  const Json* list = doc.find(key);
+  if (!list || list->type != Json::Type::Array || list->array.empty())
+    fail("sidecar " + path + " has no \"" + key + "\" list", "write the sidecar or pass " + flag);
+  if (list->array.size() > 1)
+    fail("sidecar " + path + " lists " + std::to_string(list->array.size()) + " " + key +
+             "; tf_runner runs models with one input and one output",
+         "pass " + flag + " NAME:0 to choose one");
+  const Json* node = list->array[0].find("node");
+  if (!node || node->type != Json::Type::String || node->string.empty())
+    fail("sidecar " + path + ": " + key + "[0] has no \"node\" string", "write the sidecar or pass " + flag);
+  return node->string;
+}
+
+NodeNames node_names(const Args& args) {
+  NodeNames n;
+  n.input = args.get("--input-node");
+  n.output = args.get("--output-node");
+  n.input_source = "--input-node";
+  n.output_source = "--output-node";
+  if (!n.input.empty() && !n.output.empty()) return n;
+
+  const std::string path = args.has("--sidecar") ? args.get("--sidecar") : default_sidecar(args.model);
+  std::ifstream in(path);
+  if (!in)
+    fail("sidecar " + path + " not found",
+         "write it next to the model, pass --sidecar PATH, or give --input-node and --output-node");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Json doc;
+  try {
+    doc = parse_json(text);
+  } catch (const std::exception& e) {
+    fail("sidecar " + path + " is not valid JSON: " + e.what(), "fix or regenerate the sidecar");
+  }
+  if (n.input.empty()) {
+    n.input = sidecar_node(doc, "inputs", path, "--input-node");
+    n.input_source = "sidecar " + path;
+  }
+  if (n.output.empty()) {
+    n.output = sidecar_node(doc, "outputs", path, "--output-node");
+    n.output_source = "sidecar " + path;
+  }
+  return n;
+}
+
+class TfSession : public Session {
+ public:
+  TfSession(const Args& args, const Array& input) {
+    std::error_code ec;
+    const bool is_dir = fs::is_directory(args.model, ec);
+    if (!is_dir && !fs::is_regular_file(args.model, ec))
+      fail("model not found: " + args.model, "check --model: it takes a SavedModel directory or a frozen .pb file");
+    const NodeNames names = node_names(args);
+
+    StatusPtr status(TF_NewStatus());
+    std::unique_ptr<TF_SessionOptions, OptionsDeleter> opts(TF_NewSessionOptions());
+    const std::string config = config_proto(args.threads, 1);
+    TF_SetConfig(opts.get(), config.data(), config.size(), status.get());
+    check(status.get(), "cannot set thread counts", "this is a bug in tf_runner");
+
+    graph_.reset(TF_NewGraph());
+    if (is_dir) {
+      const char* tags[] = {"serve"};
+      session_.reset(TF_LoadSessionFromSavedModel(opts.get(), nullptr, args.model.c_str(), tags, 1, graph_.get(),
+                                                  nullptr, status.get()));
+      check(status.get(), "cannot load SavedModel " + args.model,
+            "export it with tf.saved_model.save(...) and tag 'serve'; for a frozen graph pass the .pb file");
+    } else {
+      std::ifstream in(args.model, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::unique_ptr<TF_Buffer, BufferDeleter> buf(TF_NewBufferFromString(bytes.data(), bytes.size()));
+      std::unique_ptr<TF_ImportGraphDefOptions, ImportOptsDeleter> import(TF_NewImportGraphDefOptions());
+      TF_GraphImportGraphDef(graph_.get(), buf.get(), import.get(), status.get());
+      check(status.get(), "cannot import frozen GraphDef " + args.model,
+            "expected a GraphDef from convert_variables_to_constants_v2; for a SavedModel pass its directory");
+      session_.reset(TF_NewSession(graph_.get(), opts.get(), status.get()));
+      check(status.get(), "cannot create a session for " + args.model, "check the graph");
+    }
+
+    input_ = find_output(names.input, names.input_source);
+    output_ = find_output(names.output, names.output_source);
+    check_input(input, names.input);
+    const std::vector<std::int64_t> dims = input.batch1_shape();
+    input_tensor_.reset(TF_AllocateTensor(tf_type_of(input.dtype), dims.data(), static_cast<int>(dims.size()),
+                                          input.sample_bytes()));
+  }
+
+  // Timed region: memcpy of the sample into the input TF_Tensor, TF_SessionRun,
+  // copy of the output tensor into out_.
+  const Array& infer(const Array& input, std::size_t i) override {
+    std::memcpy(TF_TensorData(input_tensor_.get()), input.sample(i), input.sample_bytes());
+    TF_Tensor* in_values[] = {input_tensor_.get()};
+    TF_Tensor* out_raw = nullptr;
+    TF_SessionRun(session_.get(), nullptr, &input_, in_values, 1, &output_, &out_raw, 1, nullptr, 0, nullptr,
+                  run_status_.get());
+    TensorPtr out(out_raw);
+    check(run_status_.get(), "inference failed for input shape " + shape_str(input.batch1_shape()),
+          "check that the input .npy has the shape the model expects");
+    if (TF_TensorType(out.get()) != TF_FLOAT)
+      fail(std::string("model output is ") + tf_type_name(TF_TensorType(out.get())) + ", not float32",
+           "tf_runner writes float32 outputs only; cast the output in the model");
+    out_.dtype = Dtype::Float32;
+    out_.shape.resize(static_cast<std::size_t>(TF_NumDims(out.get())));
+    for (std::size_t d = 0; d < out_.shape.size(); ++d) out_.shape[d] = TF_Dim(out.get(), static_cast<int>(d));
+    const std::size_t bytes = TF_TensorByteSize(out.get());
+    out_.data.resize(bytes);
+    std::memcpy(out_.data.data(), TF_TensorData(out.get()), bytes);
+    return out_;
+  }
+
+ private:
+  // "op:index" (index 0 when omitted) -> TF_Output, or a clear error.
+  TF_Output find_output(const std::string& node, const std::string& source) {
+    std::string op = node;
+    int index = 0;
+    const auto colon = node.rfind(':');
+    if (colon != std::string::npos) {
+      op = node.substr(0, colon);
+      const std::string idx = node.substr(colon + 1);
+      if (idx.empty() || idx.find_first_not_of("0123456789") != std::string::npos || idx.size() > 6)
+        fail("bad node name '" + node + "' from " + source, "expected OP_NAME:INDEX, e.g. input:0");
+      index = std::stoi(idx);
+    }
+    TF_Operation* oper = TF_GraphOperationByName(graph_.get(), op.c_str());
+    if (!oper)
+      fail("node '" + op + "' (from " + source + ") not found in the graph",
+           "check the name; `saved_model_cli show --dir DIR --all` lists a SavedModel's input/output nodes");
+    if (index >= TF_OperationNumOutputs(oper))
+      fail("node '" + op + "' has " + std::to_string(TF_OperationNumOutputs(oper)) + " output(s), index " +
+               std::to_string(index) + " requested by " + source,
+           "use a valid index, usually :0");
+    return TF_Output{oper, index};
+  }
+
+  void check_input(const Array& input, const std::string& node) {
+    const TF_DataType want = TF_OperationOutputType(input_);
+    if (tf_type_of(input.dtype) != want)
+      fail(std::string("input dtype ") + dtype_name(input.dtype) + " does not match model input '" + node +
+               "' (" + tf_type_name(want) + ")",
+           std::string("save the input as ") + tf_type_name(want) + ": np.save(path, x.astype(...))");
+    StatusPtr status(TF_NewStatus());
+    const int rank = TF_GraphGetTensorNumDims(graph_.get(), input_, status.get());
+    if (TF_GetCode(status.get()) != TF_OK || rank < 0) return;  // unknown rank: TF checks at run time
+    std::vector<std::int64_t> dims(static_cast<std::size_t>(rank));
+    TF_GraphGetTensorShape(graph_.get(), input_, dims.data(), rank, status.get());
+    if (TF_GetCode(status.get()) != TF_OK) return;
+    const std::vector<std::int64_t> sample = input.batch1_shape();
+    bool ok = dims.size() == sample.size();
+    for (std::size_t d = 0; ok && d < dims.size(); ++d) ok = dims[d] < 0 || dims[d] == sample[d];
+    if (!ok)
+      fail("input sample shape " + shape_str(sample) + " does not match model input '" + node + "' " +
+               shape_str(dims) + " (-1 = any size)",
+           "the .npy must be [N, ...] with each sample shaped like the model input without its batch axis");
+  }
+
+  std::unique_ptr<TF_Graph, GraphDeleter> graph_;
+  std::unique_ptr<TF_Session, SessionDeleter> session_;  // declared after graph_: deleted first
+  TF_Output input_{}, output_{};
+  TensorPtr input_tensor_;
+  StatusPtr run_status_{TF_NewStatus()};
+  Array out_;
+};
+
+// Quiet TensorFlow start-up. TensorFlow logs INFO lines (oneDNN, CPU
+// features, SavedModel loading) to stderr; TF_CPP_MIN_LOG_LEVEL=2 hides most
+// of them, but it must be in the environment when the process starts (glibc
+// resets environ after .preinit_array, and TF's static initializers log
+// before main()). So, unless the caller set TF_CPP_MIN_LOG_LEVEL, this
+// .preinit_array hook (it runs before any library initializer) re-executes
+// the program once with TF_CPP_MIN_LOG_LEVEL=2; the re-executed process mutes
+// stderr until main() so the two lines TF prints from its initializers
+// regardless of the level go away too. Result: a failing run prints only our
+// "error: ..." line. Set TF_CPP_MIN_LOG_LEVEL=0 to see all of TF's logs.
+constexpr char kLevelVar[] = "TF_CPP_MIN_LOG_LEVEL=";
+constexpr char kQuietVar[] = "CKPT2CPP_TF_QUIET_STARTUP";
+int g_saved_stderr = -1;
+
+void quiet_tensorflow_startup(int, char** argv, char** envp) {
+  std::size_t n = 0;
+  bool has_level = false, quiet = false;
+  for (; envp && envp[n]; ++n) {
+    has_level = has_level || std::strncmp(envp[n], kLevelVar, sizeof kLevelVar - 1) == 0;
+    quiet = quiet || (std::strncmp(envp[n], kQuietVar, sizeof kQuietVar - 1) == 0 &&
+                      envp[n][sizeof kQuietVar - 1] == '=');
+  }
+  if (quiet) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    if (devnull < 0) return;
+    g_saved_stderr = dup(STDERR_FILENO);
+    dup2(devnull, STDERR_FILENO);
+    close(devnull);
+    return;
+  }
+  if (has_level) return;
+  static char level[] = "TF_CPP_MIN_LOG_LEVEL=2";
+  static char marker[] = "CKPT2CPP_TF_QUIET_STARTUP=1";
+  char** env = static_cast<char**>(std::malloc((n + 3) * sizeof(char*)));
+  if (!env) return;
+  for (std::size_t i = 0; i < n; ++i) env[i] = envp[i];
+  env[n] = level;
+  env[n + 1] = marker;
+  env[n + 2] = nullptr;
+  execve("/proc/self/exe", argv, env);
+  std::free(env);  // exec failed: go on with TF's default log level
+}
+
+__attribute__((section(".preinit_array"), used)) void (*const preinit_hook)(int, char**, char**) =
+    &quiet_tensorflow_startup;
+
+void restore_stderr() {
+  unsetenv(kQuietVar);
+  if (g_saved_stderr < 0) return;
+  dup2(g_saved_stderr, STDERR_FILENO);
+  close(g_saved_stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  restore_stderr();
+  const RunnerInfo info{
+      "tf_runner", "tensorflow", "SavedModel directory (tag 'serve') or frozen GraphDef .pb file",
+      {{"--sidecar", "FILE", "JSON naming the input/output nodes (default: <model without extension>.json)"},
+       {"--input-node", "NAME:0", "input tensor name; overrides the sidecar"},
+       {"--output-node", "NAME:0", "output tensor name; overrides the sidecar"}}};
+  return run_main(argc, argv, info, [](const Args& args, const Array& input) -> std::unique_ptr<Session> {
+    return std::make_unique<TfSession>(args, input);
+  });
+}
