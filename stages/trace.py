@@ -1,0 +1,71 @@
+"""DVC stage `trace@<method>`: PyTorch weights -> artifacts/torch/<method>/model.pt|.pt2 (+ model.json).
+
+    python -m stages.trace trace|script|aoti
+
+The method comes from the dvc.yaml matrix item; every other setting from params.yaml.
+"""
+
+import logging
+import sys
+
+import numpy as np
+
+from pipelines import data, metrics, paths, sidecar
+from pipelines.atomic import atomic_path
+from pipelines.config import Config, ExportMethod
+from pipelines.stage import run_stage
+
+log = logging.getLogger("ckpt2cpp.trace")
+
+
+def parse_method(argv: list[str]) -> ExportMethod:
+    if len(argv) != 1 or argv[0] not in ExportMethod.__members__:
+        raise SystemExit(
+            f"usage: python -m stages.trace METHOD  (METHOD: {', '.join(ExportMethod.__members__)})"
+        )
+    return ExportMethod[argv[0]]
+
+
+def twin_check(cfg: Config, module, inputs: np.ndarray) -> dict | None:
+    """How far the PyTorch twin is from the Keras reference on the evaluation inputs."""
+    if not (cfg.model.uses_tf and paths.KERAS_REFERENCE.is_file()):
+        return None
+    from pipelines.reference import predict_torch
+
+    stats = metrics.error_stats(predict_torch(module, inputs), np.load(paths.KERAS_REFERENCE))
+    shared = cfg.model.share_weights and not cfg.model.torch_weights
+    log.info(
+        "PyTorch twin vs Keras reference (%s weights): max abs %.3g",
+        "shared" if shared else "separately trained",
+        stats["max_abs"],
+    )
+    return {"shared_weights": shared, "samples": len(inputs), **stats}
+
+
+def main(cfg: Config, method: ExportMethod) -> None:
+    with atomic_path(paths.torch_dir(method)) as out:
+        out.mkdir()
+        artifact = out / paths.torch_model(method).name
+        if not cfg.model.uses_torch:
+            sidecar.write_skipped(artifact, "torch is not in model.frameworks")
+            return
+        from pipelines.backends.torch import export, loader
+
+        module = loader.restore(cfg.model, paths.TORCH_WEIGHTS)
+        inputs, _ = data.load_eval(paths.DATASET)
+        twin = twin_check(cfg, module, inputs)
+        info = export.export(method, module, cfg.model, cfg.trace, inputs, artifact)
+        info["twin_vs_tf"] = twin
+        sidecar.write(artifact, info)
+        log.info(
+            "%s: max abs error %.3g at the traced size; verified at %s in %.1f s",
+            method.name,
+            info["traced_max_abs_error"],
+            [s["shape"] for s in info["verified_sizes"]],
+            info["export_seconds"],
+        )
+
+
+if __name__ == "__main__":
+    selected = parse_method(sys.argv[1:])
+    run_stage(f"trace@{selected.name}", lambda cfg: main(cfg, selected))
