@@ -1,0 +1,100 @@
+"""Configure and build cpp/ against the libraries inside the installed wheels."""
+
+import json
+import logging
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from pipelines import toolchain
+from pipelines.config import CppConfig, CppRuntime
+from pipelines.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+PROGRAMS = {
+    CppRuntime.torch: "torch_runner",
+    CppRuntime.tf: "tf_runner",
+    CppRuntime.litert: "litert_runner",
+}
+OPTIONS = {
+    CppRuntime.torch: "CKPT2CPP_WITH_TORCH",
+    CppRuntime.tf: "CKPT2CPP_WITH_TF",
+    CppRuntime.litert: "CKPT2CPP_WITH_LITERT",
+}
+BUILD_INFO = "build.json"
+
+
+def configure_command(
+    source: Path, build_dir: Path, cpp: CppConfig, libs: toolchain.Libraries
+) -> list[str]:
+    """The cmake configure line; every library path comes from the wheels found here."""
+    command = [
+        "cmake",
+        "-S",
+        str(source),
+        "-B",
+        str(build_dir),
+        f"-DCMAKE_BUILD_TYPE={cpp.build_type.value}",
+        f"-DCMAKE_CXX_COMPILER={toolchain.compiler()}",
+        f"-DCMAKE_CXX_FLAGS={' '.join(cpp.cxx_flags)}",
+        f"-DCMAKE_PREFIX_PATH={libs.torch_cmake_prefix}",
+        f"-DTENSORFLOW_INCLUDE_DIR={libs.tensorflow_include}",
+        f"-DTENSORFLOW_LIB_DIR={libs.tensorflow_lib}",
+        f"-DLITERT_LIBRARY={libs.litert_library}",
+    ]
+    command += [f"-D{OPTIONS[r]}={'ON' if r in cpp.runtimes else 'OFF'}" for r in CppRuntime]
+    return command
+
+
+def _run(command: list[str], what: str) -> None:
+    """Run with output shown (not captured), so a failing compile is readable in the log."""
+    log.info("$ %s", " ".join(command))
+    result = subprocess.run(command, check=False)
+    if result.returncode != 0:
+        raise PipelineError(
+            f"{what} failed with exit code {result.returncode} (the compiler output is above)"
+        )
+
+
+def check_lock() -> dict[str, Any]:
+    """The live fingerprint, after checking that cpp/toolchain.json describes it."""
+    current = toolchain.fingerprint()
+    recorded = json.loads(toolchain.LOCK.read_text()) if toolchain.LOCK.is_file() else {}
+    diff = toolchain.differences(recorded, current)
+    if diff:
+        raise PipelineError(
+            f"{toolchain.LOCK} describes another toolchain ({'; '.join(diff)}): run "
+            "`python -m pipelines.toolchain` (or make) so DVC sees the change, then dvc repro"
+        )
+    return current
+
+
+def build(cpp: CppConfig, source: Path, build_dir: Path, out_bin: Path) -> dict[str, Any]:
+    """Build each configured runner (timed separately) and copy the programs to `out_bin`."""
+    fingerprint = check_lock()
+    libs = toolchain.libraries()
+    _run(configure_command(source, build_dir, cpp, libs), "cmake configure")
+    seconds: dict[str, float] = {}
+    out_bin.mkdir(parents=True)
+    for runtime in cpp.runtimes:
+        program = PROGRAMS[runtime]
+        started = time.perf_counter()
+        _run(
+            ["cmake", "--build", str(build_dir), "--target", program, "-j", str(cpp.jobs)],
+            f"building {program}",
+        )
+        seconds[program] = round(time.perf_counter() - started, 2)
+        shutil.copy2(build_dir / "bin" / program, out_bin / program)
+        log.info("built %s in %.1f s", program, seconds[program])
+    info = {
+        "programs": sorted(seconds),
+        "build_seconds": seconds,
+        "build_type": cpp.build_type.value,
+        "cxx_flags": cpp.cxx_flags,
+        "toolchain": fingerprint,
+    }
+    (out_bin / BUILD_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return info
