@@ -38,7 +38,9 @@ def _check_close(name: str, actual: np.ndarray, expected: np.ndarray, atol: floa
     return error
 
 
-def freeze(keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expected: np.ndarray) -> dict[str, Any]:
+def freeze(
+    keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expected: np.ndarray
+) -> dict[str, Any]:
     """Fold the variables into constants and write a GraphDef whose input placeholder is named
     `model.input_name` and whose output is an Identity named `model.output_name`."""
     import tensorflow as tf
@@ -60,17 +62,39 @@ def freeze(keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expec
             "node (choose names that the network does not already use for other ops)"
         )
     out.write_bytes(graph_def.SerializeToString())
-    error = _check_close("the frozen graph", run_frozen(out, f"{model.input_name}:0", f"{model.output_name}:0", inputs), expected, 1e-5)
+    error = _check_close(
+        "the frozen graph",
+        run_frozen(out, f"{model.input_name}:0", f"{model.output_name}:0", inputs),
+        expected,
+        1e-5,
+    )
     info = {
         "format": "graphdef",
-        "inputs": [sidecar.tensor_info(model.input_name, f"{model.input_name}:0", "float32", _shape(spec.shape))],
-        "outputs": [sidecar.tensor_info(model.output_name, f"{model.output_name}:0", "float32", _shape(frozen.outputs[0].shape))],
+        "inputs": [
+            sidecar.tensor_info(
+                model.input_name, f"{model.input_name}:0", "float32", _shape(spec.shape)
+            )
+        ],
+        "outputs": [
+            sidecar.tensor_info(
+                model.output_name,
+                f"{model.output_name}:0",
+                "float32",
+                _shape(frozen.outputs[0].shape),
+            )
+        ],
         "nodes": len(graph_def.node),
         "verified_max_abs_error": error,
         "tensorflow": tf.__version__,
     }
     sidecar.write(out, info)
-    log.info("frozen graph: %d nodes, %s -> %s, max abs error %.2g", len(graph_def.node), model.input_name, model.output_name, error)
+    log.info(
+        "frozen graph: %d nodes, %s -> %s, max abs error %.2g",
+        len(graph_def.node),
+        model.input_name,
+        model.output_name,
+        error,
+    )
     return info
 
 
@@ -81,7 +105,9 @@ def run_frozen(path: Path, input_node: str, output_node: str, inputs: np.ndarray
     graph_def = tf.compat.v1.GraphDef()
     graph_def.ParseFromString(Path(path).read_bytes())
     fn = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
-    pruned = fn.prune(fn.graph.get_tensor_by_name(input_node), fn.graph.get_tensor_by_name(output_node))
+    pruned = fn.prune(
+        fn.graph.get_tensor_by_name(input_node), fn.graph.get_tensor_by_name(output_node)
+    )
     return pruned(tf.constant(inputs)).numpy()
 
 
@@ -101,7 +127,9 @@ def read_signature(savedmodel_dir: Path) -> tuple[dict[str, str], dict[str, str]
     raise PipelineError(f"{savedmodel_dir} has no MetaGraph tagged {SERVE_TAG!r} (re-export it)")
 
 
-def savedmodel(keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expected: np.ndarray) -> dict[str, Any]:
+def savedmodel(
+    keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expected: np.ndarray
+) -> dict[str, Any]:
     """Write a SavedModel whose `serving_default` signature takes `model.input_name` and
     returns `model.output_name`, then load it back and check it against the checkpoint model."""
     import tensorflow as tf
@@ -119,20 +147,36 @@ def savedmodel(keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, e
     input_nodes, output_nodes = read_signature(out)
     loaded = tf.saved_model.load(str(out), tags=[SERVE_TAG]).signatures[SIGNATURE]
     actual = np.concatenate(
-        [loaded(**{model.input_name: tf.constant(inputs[i : i + 32])})[model.output_name].numpy()
-         for i in range(0, len(inputs), 32)]
+        [
+            loaded(**{model.input_name: tf.constant(inputs[i : i + 32])})[model.output_name].numpy()
+            for i in range(0, len(inputs), 32)
+        ]
     )
     error = _check_close("the SavedModel", actual, expected, 1e-5)
     info = {
         "format": "savedmodel",
         "tags": [SERVE_TAG],
         "signature": SIGNATURE,
-        "inputs": [sidecar.tensor_info(model.input_name, input_nodes[model.input_name], "float32", _shape(spec.shape))],
-        "outputs": [sidecar.tensor_info(model.output_name, output_nodes[model.output_name], "float32", _shape(output_shape))],
+        "inputs": [
+            sidecar.tensor_info(
+                model.input_name, input_nodes[model.input_name], "float32", _shape(spec.shape)
+            )
+        ],
+        "outputs": [
+            sidecar.tensor_info(
+                model.output_name, output_nodes[model.output_name], "float32", _shape(output_shape)
+            )
+        ],
         "verified_max_abs_error": error,
         "verified_samples": len(inputs),
         "tensorflow": tf.__version__,
     }
     sidecar.write(out, info)
-    log.info("SavedModel signature %s: %s -> %s, max abs error %.2g", SIGNATURE, input_nodes, output_nodes, error)
+    log.info(
+        "SavedModel signature %s: %s -> %s, max abs error %.2g",
+        SIGNATURE,
+        input_nodes,
+        output_nodes,
+        error,
+    )
     return info

@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 FULL_INTEGER = {QuantMode.int8: "int8", QuantMode.uint8: "uint8"}
 
 
-def _converter(savedmodel_dir: Path, input_name: str, output_name: str, input_shape: list[int],
-               workdir: Path):
+def _converter(
+    savedmodel_dir: Path, input_name: str, output_name: str, input_shape: list[int], workdir: Path
+):
     """A converter over the serving signature with the input fixed at `input_shape` (LiteRT
     runners then need no resizing, and calibration sees the shape that will run) and the
     variables folded into constants (int8 calibration fails on variable reads otherwise).
@@ -67,8 +68,14 @@ def _configure(converter, mode: QuantMode, calibration: np.ndarray | None):
     return converter
 
 
-def convert(savedmodel_dir: Path, mode: QuantMode, input_name: str, output_name: str,
-            input_shape: list[int], calibration: np.ndarray | None) -> bytes:
+def convert(
+    savedmodel_dir: Path,
+    mode: QuantMode,
+    input_name: str,
+    output_name: str,
+    input_shape: list[int],
+    calibration: np.ndarray | None,
+) -> bytes:
     """Convert with the settings of `mode`; full-integer modes calibrate on `calibration`."""
     with tempfile.TemporaryDirectory(prefix="ckpt2cpp-tflite-") as workdir:
         converter = _converter(savedmodel_dir, input_name, output_name, input_shape, Path(workdir))
@@ -76,7 +83,9 @@ def convert(savedmodel_dir: Path, mode: QuantMode, input_name: str, output_name:
             return _configure(converter, mode, calibration).convert()
         except Exception as error:  # the converter raises several unrelated types
             lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-            detail = next((ln for ln in lines if " op" in ln.lower()), lines[0] if lines else repr(error))
+            detail = next(
+                (ln for ln in lines if " op" in ln.lower()), lines[0] if lines else repr(error)
+            )
             raise PipelineError(
                 f"the TFLite converter refused the model in mode {mode.name}: {detail} "
                 "(use another quantize.modes entry, or replace the op in the network)"
@@ -87,10 +96,16 @@ def _io(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
     entries = []
     for d in details:
         scale, zero_point = d["quantization"]
-        entries.append(sidecar.tensor_info(
-            d["name"].split(":")[0].removeprefix(f"{SIGNATURE}_"), d["name"], np.dtype(d["dtype"]).name,
-            list(d["shape"]), scale=float(scale), zero_point=int(zero_point),
-        ))
+        entries.append(
+            sidecar.tensor_info(
+                d["name"].split(":")[0].removeprefix(f"{SIGNATURE}_"),
+                d["name"],
+                np.dtype(d["dtype"]).name,
+                list(d["shape"]),
+                scale=float(scale),
+                zero_point=int(zero_point),
+            )
+        )
     return entries
 
 
@@ -121,8 +136,16 @@ def describe(model_bytes: bytes, mode: QuantMode) -> dict[str, Any]:
     }
 
 
-def quantize(savedmodel_dir: Path, mode: QuantMode, input_name: str, output_name: str, input_shape: list[int],
-             calibration: np.ndarray | None, out: Path, fail_if_ineffective: bool) -> dict[str, Any]:
+def quantize(
+    savedmodel_dir: Path,
+    mode: QuantMode,
+    input_name: str,
+    output_name: str,
+    input_shape: list[int],
+    calibration: np.ndarray | None,
+    out: Path,
+    fail_if_ineffective: bool,
+) -> dict[str, Any]:
     """Convert, inspect and write `out` (.tflite) plus its sidecar."""
     import tensorflow as tf
 
@@ -130,7 +153,9 @@ def quantize(savedmodel_dir: Path, mode: QuantMode, input_name: str, output_name
     info = describe(model_bytes, mode)
     if not info["effective"]:
         if fail_if_ineffective:
-            raise PipelineError(f"{info['effect']} (drop the mode, or set quantize.fail_if_ineffective=false)")
+            raise PipelineError(
+                f"{info['effect']} (drop the mode, or set quantize.fail_if_ineffective=false)"
+            )
         log.warning("%s", info["effect"])
     info.update(
         source=str(savedmodel_dir),

@@ -36,7 +36,9 @@ def weight_tensors(model_bytes: bytes) -> list[WeightTensor]:
             shape = tuple(int(d) for d in (tensor.shape if tensor.shape is not None else []))
             if has_data and len(shape) >= 2:
                 name = tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)
-                found.append(WeightTensor(name, TYPE_NAMES.get(tensor.type, str(tensor.type)), shape))
+                found.append(
+                    WeightTensor(name, TYPE_NAMES.get(tensor.type, str(tensor.type)), shape)
+                )
     return found
 
 
@@ -64,8 +66,13 @@ def check_effect(mode: str, weights: list[WeightTensor]) -> tuple[bool, str]:
             if mode == "dynamic"
             else ""
         )
-        return False, f"{mode} changed nothing: all {len(left)} weight tensors are still float32{hint}: {sizes}"
+        return (
+            False,
+            f"{mode} changed nothing: all {len(left)} weight tensors are still float32{hint}: {sizes}",
+        )
     message = f"{len(converted)} of {len(weights)} weight tensors stored as {target}"
     if left:
-        message += "; left in float32: " + ", ".join(f"{w.name} ({w.elements} elements)" for w in left[:6])
+        message += "; left in float32: " + ", ".join(
+            f"{w.name} ({w.elements} elements)" for w in left[:6]
+        )
     return True, message

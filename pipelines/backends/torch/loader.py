@@ -44,7 +44,9 @@ def restore(model: ModelConfig, path: Path):
             f"PyTorch weights {path} are unreadable or corrupt: {str(error).splitlines()[0]}"
         ) from None
     if not isinstance(state, dict):
-        raise PipelineError(f"{path} holds a {type(state).__name__}, not a state_dict (save module.state_dict())")
+        raise PipelineError(
+            f"{path} holds a {type(state).__name__}, not a state_dict (save module.state_dict())"
+        )
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as error:

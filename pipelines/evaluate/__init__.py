@@ -1,0 +1,1 @@
+"""Evaluation: every artifact in every runtime against the original model."""

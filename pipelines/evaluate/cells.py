@@ -1,0 +1,145 @@
+"""Run one (artifact, runtime) cell in its own process, so a crash or hang stays in that cell.
+
+Python and C++ cells share one command line (see pipelines/run.py and cpp/README.md), so one
+function runs both and reads back the same two files: outputs (.npy) and stats (.json).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines import toolchain
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One artifact in one runtime: the command that runs it and where it writes."""
+
+    key: str  # "<artifact>@<language>", e.g. "tflite/int8@cpp"
+    artifact: str
+    language: str
+    command: list[str]
+
+
+@dataclass
+class CellRun:
+    """What came back from a cell: outputs and stats, or how it failed."""
+
+    cell: Cell
+    outputs: np.ndarray | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    failure: str | None = None
+    exit_code: int | None = None
+    stderr_tail: str = ""
+    wall_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def python_command(runtime: str, model: Path, params: Path = Path("params.yaml")) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pipelines.run",
+        "--runtime",
+        runtime,
+        "--model",
+        str(model),
+        "--params",
+        str(params),
+    ]
+
+
+def cpp_command(binary: Path, model: Path) -> list[str]:
+    return [str(binary), "--model", str(model)]
+
+
+def runtime_env() -> dict[str, str]:
+    """The environment for a cell: quiet TensorFlow, and the wheels' library directories on
+    LD_LIBRARY_PATH so C++ runners built against another checkout's venv still resolve."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    dirs = [str(d) for d in toolchain.libraries().runtime_dirs()]
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(
+        dirs + [p for p in env.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p]
+    )
+    return env
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def run_cell(
+    cell: Cell, inputs: Path, workdir: Path, warmup: int, runs: int, threads: int, timeout_s: float
+) -> CellRun:
+    """Run `cell` on `inputs`; any crash, hang or error becomes a failed CellRun, never an
+    exception."""
+    slug = cell.key.replace("/", "_").replace("@", "-")
+    outputs, stats = workdir / f"{slug}.npy", workdir / f"{slug}.json"
+    command = [
+        *cell.command,
+        "--input",
+        str(inputs),
+        "--output",
+        str(outputs),
+        "--json",
+        str(stats),
+        "--warmup",
+        str(warmup),
+        "--runs",
+        str(runs),
+        "--threads",
+        str(threads),
+    ]
+    result = CellRun(cell)
+    started = time.perf_counter()
+    try:
+        process = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=runtime_env(),
+            check=False,
+        )
+    except subprocess.TimeoutExpired as expired:
+        result.failure = f"timed out after {timeout_s:g} s"
+        result.stderr_tail = _tail(expired.stderr)
+        result.wall_s = time.perf_counter() - started
+        return result
+    except OSError as error:
+        result.failure = f"could not start: {error}"
+        return result
+    result.wall_s = time.perf_counter() - started
+    result.exit_code = process.returncode
+    result.stderr_tail = _tail(process.stderr)
+    if process.returncode != 0:
+        result.failure = describe_exit(process.returncode)
+    elif not (outputs.is_file() and stats.is_file()):
+        result.failure = "exited 0 but wrote no outputs"
+    else:
+        result.outputs = np.load(outputs)
+        result.stats = json.loads(stats.read_text())
+    return result
+
+
+def _tail(text: str | bytes | None, lines: int = 6) -> str:
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    kept = [line for line in (text or "").splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])

@@ -1,0 +1,229 @@
+"""Build the artifact x runtime matrix, run every cell in isolation, and judge it."""
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from pipelines import data, paths, sidecar
+from pipelines.backends.registry import Artifact, artifacts
+from pipelines.config import Config, Framework, Language, QuantMode, Task
+from pipelines.evaluate import figures
+from pipelines.evaluate.cells import Cell, CellRun, cpp_command, python_command, run_cell
+from pipelines.evaluate.compare import PRIMARY_METRIC, CellResult, judge, quality, to_nhwc
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Evaluation:
+    summary: dict[str, Any]
+    results: list[CellResult]
+    figures: dict[str, bytes] = field(default_factory=dict)
+    layers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def plan(cfg: Config, found: list[Artifact], bin_dir: Path) -> list[tuple[Artifact, Cell]]:
+    """The cells to run: each artifact in Python and, where a C++ program runs it, in C++."""
+    cells = []
+    for artifact in found:
+        if Language.python in cfg.evaluate.languages or artifact.reference:
+            cells.append(
+                (
+                    artifact,
+                    Cell(
+                        f"{artifact.name}@python",
+                        artifact.name,
+                        "python",
+                        python_command(artifact.python_runner, artifact.path),
+                    ),
+                )
+            )
+        if Language.cpp in cfg.evaluate.languages and artifact.cpp_program:
+            binary = bin_dir / artifact.cpp_program
+            if binary.is_file() or any(
+                p.value == artifact.cpp_program.split("_")[0] for p in cfg.cpp.runtimes
+            ):
+                cells.append(
+                    (
+                        artifact,
+                        Cell(
+                            f"{artifact.name}@cpp",
+                            artifact.name,
+                            "cpp",
+                            cpp_command(binary, artifact.path),
+                        ),
+                    )
+                )
+    return cells
+
+
+def run_cells(
+    cells: list[tuple[Artifact, Cell]], inputs: dict[str, Path], workdir: Path, cfg: Config
+) -> list[CellRun]:
+    """Run cells one after another (never concurrently: they are being timed)."""
+    runs = []
+    for artifact, cell in tqdm(cells, desc="evaluate", unit="cell"):
+        run = run_cell(
+            cell,
+            inputs[artifact.layout],
+            workdir,
+            cfg.evaluate.warmup,
+            cfg.evaluate.runs,
+            cfg.evaluate.threads,
+            cfg.evaluate.timeout_s,
+        )
+        if run.ok:
+            log.info("%-28s p50 %8.3f ms", cell.key, run.stats["p50_ms"])
+        else:
+            log.warning(
+                "%-28s FAILED (%s): %s",
+                cell.key,
+                run.failure,
+                run.stderr_tail.splitlines()[-1:] or "",
+            )
+        runs.append(run)
+    return runs
+
+
+def _references(cells, runs) -> dict[Framework, np.ndarray]:
+    found = {}
+    for (artifact, _), run in zip(cells, runs, strict=True):
+        if artifact.reference and run.outputs is not None:
+            found[artifact.framework] = to_nhwc(run.outputs, artifact)
+    return found
+
+
+def evaluate(cfg: Config, workdir: Path, bin_dir: Path = paths.CPP_BIN) -> Evaluation:
+    """Run the whole matrix and return judged results plus report material."""
+    inputs, targets = data.load_eval(paths.DATASET)
+    layouts = {"NHWC": workdir / "inputs_nhwc.npy", "NCHW": workdir / "inputs_nchw.npy"}
+    np.save(layouts["NHWC"], inputs)
+    np.save(layouts["NCHW"], np.ascontiguousarray(inputs.transpose(0, 3, 1, 2)))
+    cells = plan(cfg, artifacts(cfg), bin_dir)
+    runs = run_cells(cells, layouts, workdir, cfg)
+    originals = _references(cells, runs)
+    original_quality = {
+        fw: quality(cfg.model.task, out, targets, None) for fw, out in originals.items()
+    }
+    results: list[CellResult] = []
+    outputs: dict[str, np.ndarray] = {}
+    for (artifact, cell), run in zip(cells, runs, strict=True):
+        out = to_nhwc(run.outputs, artifact) if run.outputs is not None else None
+        if out is not None:
+            outputs[cell.key] = out
+        results.append(
+            judge(
+                cfg,
+                artifact,
+                run,
+                out,
+                originals.get(artifact.framework),
+                original_quality.get(artifact.framework, {}),
+                targets,
+            )
+        )
+    _compare_languages(results, outputs)
+    evaluation = Evaluation(_summary(cfg, results, original_quality), results)
+    evaluation.figures = _figures(cfg, results, outputs, inputs, targets, originals)
+    evaluation.layers = _layer_diagnostics(cfg, inputs)
+    evaluation.notes = _notes(cfg)
+    return evaluation
+
+
+def _compare_languages(results: list[CellResult], outputs: dict[str, np.ndarray]) -> None:
+    """Record, on each C++ cell, how far it is from the Python runtime on the same artifact."""
+    for r in results:
+        python_key = f"{r.artifact}@python"
+        if r.language == "cpp" and r.key in outputs and python_key in outputs:
+            diff = float(np.abs(outputs[r.key] - outputs[python_key]).max())
+            r.quality["cpp_vs_python"] = diff
+
+
+def _summary(cfg: Config, results: list[CellResult], original_quality: dict) -> dict[str, Any]:
+    judged = [r for r in results if not r.reference]
+    summary: dict[str, Any] = {
+        "model": cfg.model.name,
+        "task": cfg.model.task.name,
+        "threads": cfg.evaluate.threads,
+        "cells": len(results),
+        "failed": sum(r.failure is not None for r in results),
+        "passed": sum(bool(r.passed) for r in judged),
+        "not_passed": sum(r.passed is False for r in judged),
+    }
+    metric = PRIMARY_METRIC.get(cfg.model.task)
+    for framework, values in original_quality.items():
+        if metric in values:
+            summary[f"original_{framework.name}_{metric}"] = round(values[metric], 4)
+    return summary
+
+
+def _figures(cfg, results, outputs, inputs, targets, originals) -> dict[str, bytes]:
+    found = {
+        "Latency per cell": figures.latency_bars(results),
+        "Error per cell": figures.error_bars(results),
+        "Latency vs error": figures.latency_vs_error(results),
+    }
+    original = originals.get(Framework.tf, originals.get(Framework.torch))
+    if original is None:
+        return found
+    panels = _one_output_per_artifact(results, outputs)
+    if cfg.model.task is Task.super_resolution:
+        found["Image grid (evaluation sample 0)"] = figures.image_grid(
+            inputs[0],
+            None if targets is None else targets[0],
+            {k: v[0] for k, v in panels.items()},
+            original[0],
+        )
+    elif cfg.model.task is Task.classification:
+        classes = {k: v.argmax(-1) for k, v in panels.items()}
+        found["Disagreements with the original model"] = figures.disagreements(
+            inputs, original.argmax(-1), classes, targets
+        )
+        if targets is not None and classes:
+            worst = min(classes, key=lambda k: float(np.mean(classes[k] == targets)))
+            found[f"Confusion matrix of the least accurate artifact ({worst})"] = figures.confusion(
+                targets, classes[worst], worst
+            )
+    return found
+
+
+def _one_output_per_artifact(results, outputs) -> dict[str, np.ndarray]:
+    """C++ outputs where they exist (that is what ships), else Python; originals excluded."""
+    chosen: dict[str, np.ndarray] = {}
+    for r in sorted(results, key=lambda r: r.language != "cpp"):
+        if not r.reference and r.key in outputs and r.artifact not in chosen:
+            chosen[r.artifact] = outputs[r.key]
+    return chosen
+
+
+def _layer_diagnostics(cfg: Config, inputs: np.ndarray) -> dict[str, list[dict[str, Any]]]:
+    integer_modes = [m for m in cfg.quantize.modes if m in (QuantMode.int8, QuantMode.uint8)]
+    if not integer_modes or not cfg.model.uses_tf or cfg.evaluate.debug_layers == 0:
+        return {}
+    from pipelines.evaluate.debugger import layer_errors
+
+    calibration = data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples)
+    rows = layer_errors(
+        paths.SAVEDMODEL_DIR,
+        cfg.model.input_name,
+        cfg.model.output_name,
+        cfg.model.input_shape,
+        calibration,
+        inputs[:8],
+    )
+    label = " and ".join(m.name for m in integer_modes)
+    return {label: rows[: cfg.evaluate.debug_layers]}
+
+
+def _notes(cfg: Config) -> list[str]:
+    notes = []
+    for mode in cfg.quantize.modes:
+        info = sidecar.read(paths.tflite_model(mode)) if paths.tflite_model(mode).is_file() else {}
+        if info and not info.get("effective", True):
+            notes.append(f"tflite/{mode.name}: {info['effect']}")
+    return notes

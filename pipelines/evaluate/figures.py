@@ -1,0 +1,172 @@
+"""Pictures for the report, rendered with matplotlib to PNG bytes."""
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+
+from pipelines.evaluate.compare import CellResult
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _figure(width: float, height: float):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height))
+
+
+def _color(result: CellResult) -> str:
+    return {True: "#2e7d32", False: "#c62828", None: "#757575"}[result.passed]
+
+
+def _max_abs(result: CellResult) -> float:
+    return result.errors["max_abs"] if result.errors else float("nan")
+
+
+def latency_bars(results: Sequence[CellResult]) -> bytes:
+    """p50 latency per cell with a p90 whisker, coloured by verdict."""
+    ran = [r for r in results if "p50_ms" in r.latency]
+    fig, ax = _figure(7, 0.32 * len(ran) + 1.2)
+    y = np.arange(len(ran))
+    p50 = [r.latency["p50_ms"] for r in ran]
+    p90 = [r.latency["p90_ms"] for r in ran]
+    ax.barh(y, p50, color=[_color(r) for r in ran])
+    ax.errorbar(
+        p50,
+        y,
+        xerr=[np.zeros(len(ran)), np.subtract(p90, p50)],
+        fmt="none",
+        ecolor="black",
+        capsize=2,
+    )
+    ax.set_yticks(y, [r.key for r in ran], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("latency per inference, ms (bar p50, whisker p90)")
+    return _png(fig)
+
+
+def error_bars(results: Sequence[CellResult]) -> bytes:
+    """Max abs error against the original model per cell (log scale)."""
+    compared = [r for r in results if r.errors is not None and not r.reference]
+    fig, ax = _figure(7, 0.32 * len(compared) + 1.2)
+    y = np.arange(len(compared))
+    ax.barh(y, [max(_max_abs(r), 1e-9) for r in compared], color=[_color(r) for r in compared])
+    ax.set_xscale("log")
+    ax.set_yticks(y, [r.key for r in compared], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("max abs error vs original model (floor 1e-9)")
+    return _png(fig)
+
+
+def latency_vs_error(results: Sequence[CellResult]) -> bytes:
+    compared = [
+        r for r in results if r.errors is not None and "p50_ms" in r.latency and not r.reference
+    ]
+    fig, ax = _figure(7, 4.5)
+    for r in compared:
+        ax.scatter(
+            r.latency["p50_ms"],
+            max(_max_abs(r), 1e-9),
+            color=_color(r),
+            marker="o" if r.language == "cpp" else "s",
+        )
+        ax.annotate(
+            r.key,
+            (r.latency["p50_ms"], max(_max_abs(r), 1e-9)),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("p50 latency, ms (circle: C++, square: Python)")
+    ax.set_ylabel("max abs error vs original")
+    return _png(fig)
+
+
+def image_grid(
+    low: np.ndarray, target: np.ndarray | None, panels: dict[str, np.ndarray], original: np.ndarray
+) -> bytes:
+    """One evaluation image: input, ground truth, every artifact, and |artifact - original|x10."""
+    import matplotlib.pyplot as plt
+
+    columns = 2 + len(panels)
+    fig, axes = plt.subplots(2, columns, figsize=(2.1 * columns, 4.6))
+    first = [("input (low-res)", low), ("ground truth", target)]
+    for ax, (title, image) in zip(axes[0, :2], first, strict=True):
+        if image is not None:
+            ax.imshow(np.clip(image, 0, 1), interpolation="nearest")
+        ax.set_title(title, fontsize=8)
+    for ax in axes[1, :2]:
+        ax.axis("off")
+    for column, (name, image) in enumerate(panels.items(), start=2):
+        axes[0, column].imshow(np.clip(image, 0, 1))
+        axes[0, column].set_title(name, fontsize=8)
+        heat = np.abs(image - original).mean(axis=-1) * 10
+        axes[1, column].imshow(np.clip(heat, 0, 1), cmap="inferno", vmin=0, vmax=1)
+        axes[1, column].set_title(
+            f"|diff| x10, max {np.abs(image - original).max():.1e}", fontsize=7
+        )
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return _png(fig)
+
+
+def disagreements(
+    images: np.ndarray,
+    original: np.ndarray,
+    predicted: dict[str, np.ndarray],
+    labels: np.ndarray | None,
+    limit: int = 12,
+) -> bytes:
+    """Digits where an artifact's class differs from the original model's, with both labels."""
+    import matplotlib.pyplot as plt
+
+    cases = [
+        (name, i) for name, pred in predicted.items() for i in np.flatnonzero(pred != original)
+    ][:limit]
+    columns = max(len(cases), 1)
+    fig, axes = plt.subplots(1, columns, figsize=(1.4 * columns, 1.9), squeeze=False)
+    for ax, (name, i) in zip(axes[0], cases, strict=False):
+        ax.imshow(images[i, ..., 0], cmap="gray_r")
+        truth = f" true {labels[i]}" if labels is not None else ""
+        ax.set_title(f"{name}\norig {original[i]} -> {predicted[name][i]}{truth}", fontsize=6)
+    for ax in axes.flat:
+        ax.axis("off")
+    if not cases:
+        axes[0, 0].text(0.5, 0.5, "no disagreements", ha="center", va="center")
+    return _png(fig)
+
+
+def confusion(labels: np.ndarray, predicted: np.ndarray, title: str) -> bytes:
+    classes = int(max(labels.max(), predicted.max())) + 1
+    matrix = np.zeros((classes, classes), dtype=int)
+    np.add.at(matrix, (labels, predicted), 1)
+    fig, ax = _figure(4, 3.6)
+    ax.imshow(matrix, cmap="Blues")
+    for (row, column), count in np.ndenumerate(matrix):
+        if count:
+            ax.text(
+                column,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if count > matrix.max() / 2 else "black",
+            )
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    return _png(fig)
