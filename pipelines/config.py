@@ -128,7 +128,12 @@ class ModelConfig:
             shape,
             "[1, height, width, channels] with positive sizes",
         )
-        _require(bool(self.frameworks), "model.frameworks", self.frameworks, "a non-empty subset of [tf, torch]")
+        _require(
+            bool(self.frameworks),
+            "model.frameworks",
+            self.frameworks,
+            "a non-empty subset of [tf, torch]",
+        )
         for key in ("input_name", "output_name"):
             name = getattr(self, key)
             _require(
@@ -184,7 +189,10 @@ class DataConfig:
     def check(self) -> None:
         _require(self.eval_samples > 0, "data.eval_samples", self.eval_samples, "integers > 0")
         _require(
-            self.calibration_pool > 0, "data.calibration_pool", self.calibration_pool, "integers > 0"
+            self.calibration_pool > 0,
+            "data.calibration_pool",
+            self.calibration_pool,
+            "integers > 0",
         )
         _require(self.train_patches > 0, "data.train_patches", self.train_patches, "integers > 0")
         _require(self.patch_size > 0, "data.patch_size", self.patch_size, "integers > 0")
@@ -192,10 +200,19 @@ class DataConfig:
             0.0 < self.test_fraction < 1.0, "data.test_fraction", self.test_fraction, "0 < x < 1"
         )
         if self.source is DataSource.photos:
-            _require(bool(self.train_images), "data.train_images", self.train_images, "a non-empty list")
-            _require(bool(self.eval_images), "data.eval_images", self.eval_images, "a non-empty list")
+            _require(
+                bool(self.train_images), "data.train_images", self.train_images, "a non-empty list"
+            )
+            _require(
+                bool(self.eval_images), "data.eval_images", self.eval_images, "a non-empty list"
+            )
         if self.source is DataSource.arrays:
-            _require(bool(self.eval_inputs), "data.eval_inputs", self.eval_inputs, "a path to a .npy file")
+            _require(
+                bool(self.eval_inputs),
+                "data.eval_inputs",
+                self.eval_inputs,
+                "a path to a .npy file",
+            )
 
 
 @dataclass
@@ -358,4 +375,7 @@ def load(path: str | Path = "params.yaml") -> Config:
         raise ConfigError(
             f"{path} not found: compose it from conf/ with `python -m pipelines.compose`"
         )
-    return validate(OmegaConf.load(path))
+    raw = OmegaConf.load(path)
+    if not isinstance(raw, DictConfig):
+        raise ConfigError(f"{path} holds a list, not a mapping of config sections")
+    return validate(raw)

@@ -18,7 +18,7 @@ def error_stats(actual: np.ndarray, expected: np.ndarray) -> dict[str, float]:
     return {
         "max_abs": float(diff.max(initial=0.0)),
         "mean_abs": float(diff.mean()) if diff.size else 0.0,
-        "rel": float(np.linalg.norm(diff) / max(np.linalg.norm(scale), 1e-30)),
+        "rel": float(np.linalg.norm(diff)) / max(float(np.linalg.norm(scale)), 1e-30),
         "min_atol": float(diff.max(initial=0.0)),
         "min_rtol": float((diff[nonzero] / scale[nonzero]).max(initial=0.0)),
     }
@@ -42,8 +42,13 @@ def ssim(images: np.ndarray, references: np.ndarray) -> float:
         np.mean(
             [
                 structural_similarity(
-                    np.clip(a, 0, 1), np.clip(b, 0, 1), channel_axis=-1, data_range=1.0,
-                    gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                    np.clip(a, 0, 1),
+                    np.clip(b, 0, 1),
+                    channel_axis=-1,
+                    data_range=1.0,
+                    gaussian_weights=True,
+                    sigma=1.5,
+                    use_sample_covariance=False,
                 )
                 for a, b in zip(images, references, strict=True)
             ]

@@ -16,7 +16,10 @@ log = logging.getLogger(__name__)
 
 def predict_keras(keras_model, inputs: np.ndarray, batch: int = 32) -> np.ndarray:
     return np.concatenate(
-        [np.asarray(keras_model(inputs[i : i + batch], training=False)) for i in range(0, len(inputs), batch)]
+        [
+            np.asarray(keras_model(inputs[i : i + batch], training=False))
+            for i in range(0, len(inputs), batch)
+        ]
     )
 
 
@@ -32,7 +35,9 @@ def predict_torch(module, inputs: np.ndarray, batch: int = 32) -> np.ndarray:
     return np.concatenate(outs)
 
 
-def task_quality(model: ModelConfig, outputs: np.ndarray, targets: np.ndarray | None) -> dict[str, float]:
+def task_quality(
+    model: ModelConfig, outputs: np.ndarray, targets: np.ndarray | None
+) -> dict[str, float]:
     """The task metric of outputs against ground truth (empty when there is none)."""
     if targets is None:
         return {}
@@ -52,8 +57,8 @@ def _keras_reference(cfg: Config, dataset: data.Dataset):
     from pipelines.train import fit_keras
 
     keras_model = loader.build(cfg.model)
-    _require_training_data(cfg, dataset, "model.tf_checkpoint")
-    fit_keras(keras_model, dataset.train_inputs, dataset.train_targets, cfg.model.task, cfg.model.train)
+    inputs, targets = _training_data(cfg, dataset, "model.tf_checkpoint")
+    fit_keras(keras_model, inputs, targets, cfg.model.task, cfg.model.train)
     return keras_model
 
 
@@ -72,22 +77,27 @@ def _torch_reference(cfg: Config, dataset: data.Dataset, keras_model):
         return module.eval()
     from pipelines.train import fit_torch
 
-    _require_training_data(cfg, dataset, "model.torch_weights")
-    fit_torch(module, dataset.train_inputs, dataset.train_targets, cfg.model.task, cfg.model.train)
+    inputs, targets = _training_data(cfg, dataset, "model.torch_weights")
+    fit_torch(module, inputs, targets, cfg.model.task, cfg.model.train)
     return module.eval()
 
 
-def _require_training_data(cfg: Config, dataset: data.Dataset, key: str) -> None:
+def _training_data(cfg: Config, dataset: data.Dataset, key: str) -> tuple[np.ndarray, np.ndarray]:
     if dataset.train_inputs is None or dataset.train_targets is None:
         raise PipelineError(
             f"data.source={cfg.data.source.name} has no training data: set {key} to your trained weights"
         )
+    return dataset.train_inputs, dataset.train_targets
 
 
 def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dict[str, Any]:
     """Write the reference checkpoint(s), reference outputs, evaluation set and a summary."""
     dataset = data.build(cfg.data, cfg.model)
-    log.info("data: %d evaluation samples of shape %s", len(dataset.eval_inputs), dataset.eval_inputs.shape[1:])
+    log.info(
+        "data: %d evaluation samples of shape %s",
+        len(dataset.eval_inputs),
+        dataset.eval_inputs.shape[1:],
+    )
     summary: dict[str, Any] = {"model": cfg.model.name, "task": cfg.model.task.name}
     keras_model = None
     if cfg.model.uses_tf:
@@ -107,7 +117,9 @@ def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dic
         weights = checkpoint_dir / paths.TORCH_WEIGHTS.relative_to(paths.CHECKPOINT)
         weights.parent.mkdir(parents=True)
         torch_loader.save(module, weights)
-        summary["torch"] = task_quality(cfg.model, predict_torch(module, dataset.eval_inputs), dataset.eval_targets)
+        summary["torch"] = task_quality(
+            cfg.model, predict_torch(module, dataset.eval_inputs), dataset.eval_targets
+        )
     if cfg.model.task is Task.super_resolution and dataset.eval_targets is not None:
         from pipelines.data.photos import bicubic_upscale
 

@@ -13,7 +13,9 @@ log = logging.getLogger("ckpt2cpp")
 
 
 def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True
+    )
     logging.getLogger("absl").setLevel(logging.WARNING)
 
 

@@ -10,7 +10,9 @@ from pipelines.config import Task, TrainConfig
 log = logging.getLogger(__name__)
 
 
-def fit_keras(model, inputs: np.ndarray, targets: np.ndarray, task: Task, train: TrainConfig) -> None:
+def fit_keras(
+    model, inputs: np.ndarray, targets: np.ndarray, task: Task, train: TrainConfig
+) -> None:
     """Adam with cosine decay; MSE for images, cross-entropy on logits for classes."""
     import keras
 
@@ -36,11 +38,20 @@ def fit_keras(model, inputs: np.ndarray, targets: np.ndarray, task: Task, train:
         def on_train_end(self, logs=None):
             self.bar.close()
 
-    model.fit(inputs, targets, batch_size=train.batch_size, epochs=train.epochs, shuffle=True,
-              verbose=0, callbacks=[Progress()])
+    model.fit(
+        inputs,
+        targets,
+        batch_size=train.batch_size,
+        epochs=train.epochs,
+        shuffle=True,
+        verbose=0,
+        callbacks=[Progress()],
+    )
 
 
-def fit_torch(module, inputs: np.ndarray, targets: np.ndarray, task: Task, train: TrainConfig) -> None:
+def fit_torch(
+    module, inputs: np.ndarray, targets: np.ndarray, task: Task, train: TrainConfig
+) -> None:
     """The same recipe as :func:`fit_keras`, for the PyTorch twin (NCHW inputs)."""
     import torch
 
@@ -54,7 +65,9 @@ def fit_torch(module, inputs: np.ndarray, targets: np.ndarray, task: Task, train
         loss_fn = torch.nn.MSELoss()
     batches = -(-len(x) // train.batch_size)
     optimizer = torch.optim.Adam(module.parameters(), lr=train.learning_rate)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(train.epochs * batches, 1))
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, max(train.epochs * batches, 1)
+    )
     module.train()
     with tqdm(range(train.epochs), desc="train torch", unit="epoch") as bar:
         for _ in bar:

@@ -38,8 +38,16 @@ def main(cfg: Config, mode: QuantMode) -> None:
             if mode in FULL_INTEGER
             else None
         )
-        quantize(paths.SAVEDMODEL_DIR, mode, cfg.model.input_name, cfg.model.output_name, cfg.model.input_shape,
-                 calibration, artifact, cfg.quantize.fail_if_ineffective)
+        quantize(
+            paths.SAVEDMODEL_DIR,
+            mode,
+            cfg.model.input_name,
+            cfg.model.output_name,
+            cfg.model.input_shape,
+            calibration,
+            artifact,
+            cfg.quantize.fail_if_ineffective,
+        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ def main(cfg: Config) -> None:
 
         keras_model = loader.restore(cfg.model, paths.TF_CHECKPOINT)
         inputs, _ = data.load_eval(paths.DATASET)
-        export.savedmodel(keras_model, cfg.model, artifact, inputs, predict_keras(keras_model, inputs))
+        export.savedmodel(
+            keras_model, cfg.model, artifact, inputs, predict_keras(keras_model, inputs)
+        )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,11 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
     """Assemble the samples for `model` from the configured source."""
     from pipelines.data import arrays, digits, photos
 
-    builders = {DataSource.photos: photos.build, DataSource.digits: digits.build,
-                DataSource.arrays: arrays.build}
+    builders = {
+        DataSource.photos: photos.build,
+        DataSource.digits: digits.build,
+        DataSource.arrays: arrays.build,
+    }
     dataset = builders[data.source](data, model)
     expected = tuple(model.input_shape[1:])
     if tuple(dataset.eval_inputs.shape[1:]) != expected:

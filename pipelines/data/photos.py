@@ -44,7 +44,9 @@ def bicubic_upscale(low: np.ndarray, scale: int) -> np.ndarray:
     out = []
     for sample in low:
         image = Image.fromarray(np.round(sample * 255.0).clip(0, 255).astype(np.uint8))
-        out.append(image.resize((image.width * scale, image.height * scale), Image.Resampling.BICUBIC))
+        out.append(
+            image.resize((image.width * scale, image.height * scale), Image.Resampling.BICUBIC)
+        )
     return to_array(out)
 
 
@@ -61,7 +63,11 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
     _, height, width, _ = model.input_shape
     rng = np.random.default_rng(data.seed)
 
-    eval_high = [t for name in data.eval_images for t in _tiles(open_photo(name), height * scale, width * scale)]
+    eval_high = [
+        t
+        for name in data.eval_images
+        for t in _tiles(open_photo(name), height * scale, width * scale)
+    ]
     if not eval_high:
         raise PipelineError(
             f"the evaluation photos are smaller than one {height * scale}x{width * scale} tile "
@@ -71,9 +77,16 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
 
     photos = [open_photo(name) for name in data.train_images]
     crop_h = crop_w = data.patch_size * scale
-    small = [name for name, p in zip(data.train_images, photos, strict=True) if p.height < crop_h or p.width < crop_w]
+    small = [
+        name
+        for name, p in zip(data.train_images, photos, strict=True)
+        if p.height < crop_h or p.width < crop_w
+    ]
     if small:
-        raise PipelineError(f"training photos {small} are smaller than a {crop_h}x{crop_w} crop (use a smaller data.patch_size)")
+        raise PipelineError(
+            f"training photos {small} are smaller than a {crop_h}x{crop_w} crop "
+            "(use a smaller data.patch_size)"
+        )
     train_high = []
     for index in rng.integers(0, len(photos), size=data.train_patches):
         photo = photos[index]

@@ -32,5 +32,6 @@ def keras_to_torch(keras_model, torch_module) -> int:
                     "model.share_weights=false)"
                 )
             target.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight)))
+            assert target.bias is not None, f"{target} has no bias but {source.name} does"
             target.bias.copy_(torch.from_numpy(bias))
     return len(sources)

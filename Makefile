@@ -1,0 +1,41 @@
+# ckpt2cpp: `make run` builds everything for the bundled example, `make test` runs the tests.
+# Both set up .venv first (once: the stamp file keeps a second run from reinstalling).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+
+.PHONY: setup system-deps toolchain run test lint typecheck bench
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian packages the tests use (headless Chromium for the report, sshd for the SSH remote).
+system-deps:
+	bash scripts/install-system-deps.sh
+
+# Record the C++ toolchain fingerprint (a DVC dependency of build_cpp) if it changed.
+toolchain: setup
+	$(BIN)/python -m pipelines.toolchain
+
+run: toolchain
+	$(BIN)/dvc repro
+
+test: toolchain system-deps
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+bench: run
+	$(BIN)/python bench/runtimes.py
