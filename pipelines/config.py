@@ -106,8 +106,9 @@ class ModelConfig:
     name: str = MISSING
     task: Task = MISSING
     frameworks: list[Framework] = field(default_factory=lambda: [Framework.tf, Framework.torch])
-    keras: BuilderConfig = field(default_factory=BuilderConfig)
-    torch: BuilderConfig = field(default_factory=BuilderConfig)
+    # null for a framework that is not in `frameworks`
+    keras: BuilderConfig | None = field(default_factory=BuilderConfig)
+    torch: BuilderConfig | None = field(default_factory=BuilderConfig)
     arch: dict[str, Any] = field(default_factory=dict)
     # NHWC, batch 1: the shape every exported artifact is verified and benchmarked at.
     input_shape: list[int] = MISSING
@@ -148,6 +149,14 @@ class ModelConfig:
             self.output_name,
             "a name different from model.input_name",
         )
+        for framework, key in ((Framework.tf, "keras"), (Framework.torch, "torch")):
+            if framework in self.frameworks:
+                _require(
+                    getattr(self, key) is not None,
+                    f"model.{key}",
+                    None,
+                    f"{{_target_: module.function}} while {framework.name} is in model.frameworks",
+                )
         if Framework.torch in self.frameworks and Framework.tf not in self.frameworks:
             _require(
                 not self.share_weights,

@@ -6,15 +6,20 @@ from pipelines.config import ModelConfig
 from pipelines.errors import PipelineError
 
 
+def _target(model: ModelConfig) -> str:
+    assert model.keras is not None, "model.keras is required while tf is in model.frameworks"
+    return model.keras._target_
+
+
 def build(model: ModelConfig):
     """Call the configured builder (`model.keras._target_`) with `model.arch`."""
     from hydra.utils import get_object
 
     try:
-        builder = get_object(model.keras._target_)
+        builder = get_object(_target(model))
     except Exception as error:
         raise PipelineError(
-            f"model.keras._target_={model.keras._target_!r} cannot be imported: {error}"
+            f"model.keras._target_={_target(model)!r} cannot be imported: {error}"
         ) from None
     return builder(**model.arch)
 
@@ -49,10 +54,12 @@ def restore(model: ModelConfig, prefix: Path):
     except (AssertionError, ValueError) as error:
         detail = " ".join(str(error).split())[:300]
         raise PipelineError(
-            f"TF checkpoint {prefix} does not match the network {model.keras._target_}: {detail}"
+            f"TF checkpoint {prefix} does not match the network {_target(model)}: {detail}"
         ) from None
-    except tf.errors.OpError as error:
+    except (tf.errors.OpError, IndexError, OSError) as error:  # truncated or foreign files
+        message = getattr(error, "message", str(error)).splitlines()[0]
         raise PipelineError(
-            f"TF checkpoint {prefix} is unreadable or corrupt: {error.message.splitlines()[0]}"
+            f"TF checkpoint {prefix} is unreadable or corrupt: {message} (rebuild it with the "
+            "checkpoint stage, or point model.tf_checkpoint at a tf.train.Checkpoint prefix)"
         ) from None
     return keras_model

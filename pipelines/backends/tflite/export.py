@@ -1,6 +1,7 @@
 """SavedModel -> .tflite in each post-training quantization mode, with a sidecar describing it."""
 
 import logging
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,10 @@ def convert(
         try:
             return _configure(converter, mode, calibration).convert()
         except Exception as error:  # the converter raises several unrelated types
-            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-            detail = next(
-                (ln for ln in lines if " op" in ln.lower()), lines[0] if lines else repr(error)
-            )
+            text = str(error)
+            refused = re.search(r"('[\w.]+' op is [^\n]*)", text)
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            detail = refused.group(1) if refused else (lines[0] if lines else repr(error))
             raise PipelineError(
                 f"the TFLite converter refused the model in mode {mode.name}: {detail} "
                 "(use another quantize.modes entry, or replace the op in the network)"

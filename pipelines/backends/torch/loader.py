@@ -6,15 +6,20 @@ from pipelines.config import ModelConfig
 from pipelines.errors import PipelineError
 
 
+def _target(model: ModelConfig) -> str:
+    assert model.torch is not None, "model.torch is required while torch is in model.frameworks"
+    return model.torch._target_
+
+
 def build(model: ModelConfig):
     """Instantiate `model.torch._target_` with `model.arch`, in eval mode."""
     from hydra.utils import get_object
 
     try:
-        builder = get_object(model.torch._target_)
+        builder = get_object(_target(model))
     except Exception as error:
         raise PipelineError(
-            f"model.torch._target_={model.torch._target_!r} cannot be imported: {error}"
+            f"model.torch._target_={_target(model)!r} cannot be imported: {error}"
         ) from None
     return builder(**model.arch).eval()
 
@@ -52,6 +57,6 @@ def restore(model: ModelConfig, path: Path):
     except RuntimeError as error:
         detail = " ".join(str(error).split())[:300]
         raise PipelineError(
-            f"PyTorch weights {path} do not match the network {model.torch._target_}: {detail}"
+            f"PyTorch weights {path} do not match the network {_target(model)}: {detail}"
         ) from None
     return module.eval()

@@ -1,0 +1,114 @@
+"""Shared fixtures: temporary copies of the project in which DVC runs for real.
+
+Tests never touch the developer's checkout: a project copy is the tracked (and new, unignored)
+files of this checkout in a fresh git repository, with a DVC cache shared by all copies of the
+session so that stages already built elsewhere (the C++ runners, say) are restored from the
+run-cache instead of rebuilt.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def env() -> dict[str, str]:
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", TF_CPP_MIN_LOG_LEVEL="2")
+
+
+def run(
+    command: list[str], cwd: Path, check: bool = True, timeout: float = 1200
+) -> subprocess.CompletedProcess:
+    """Run a command with the project's venv first on PATH; on failure show its output."""
+    result = subprocess.run(
+        command, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} failed ({result.returncode}):\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def stages_run(output: str) -> list[str]:
+    """Stages a `dvc repro` log (or `--dry` plan) runs: not skipped, not restored from run-cache."""
+    lines = output.splitlines()
+    restored = {
+        line.split("'")[1]
+        for line in lines
+        if line.endswith("is cached - skipping run, checking out outputs")
+    }
+    return [
+        name
+        for line in lines
+        if line.startswith("Running stage '")
+        if (name := line.split("'")[1]) not in restored
+    ]
+
+
+def stages_restored(output: str) -> list[str]:
+    """Stages a `dvc repro` log restored from the run-cache without running them."""
+    return [
+        line.split("'")[1]
+        for line in output.splitlines()
+        if line.endswith("is cached - skipping run, checking out outputs")
+    ]
+
+
+def tracked_files() -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout
+    return [f for f in listed.decode().split("\0") if f and (REPO / f).is_file()]
+
+
+def make_project(destination: Path, cache: Path, overrides: list[str] = ()) -> Path:
+    """Copy the project, compose params.yaml with `overrides`, and commit it in a new git repo."""
+    for name in tracked_files():
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target)
+    for out in ("dvc.lock", "metrics/evaluate.json", "plots/cells.csv"):
+        (destination / out).unlink(missing_ok=True)  # build everything afresh
+    run(["git", "init", "-q"], destination)
+    run(["git", "config", "user.email", "tests@ckpt2cpp.local"], destination)
+    run(["git", "config", "user.name", "tests"], destination)
+    run(["dvc", "config", "--local", "cache.dir", str(cache)], destination)
+    run([sys.executable, "-m", "pipelines.compose", *overrides], destination)
+    run(["git", "add", "-A"], destination)
+    run(["git", "commit", "-qm", "test project"], destination)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("dvc-cache")
+
+
+@pytest.fixture(scope="session")
+def sr_project(tmp_path_factory, shared_cache) -> Path:
+    """The bundled super-resolution example, built by `dvc repro` with the default config."""
+    project = make_project(tmp_path_factory.mktemp("sr"), shared_cache)
+    run(["dvc", "repro"], project, timeout=1800)
+    return project
+
+
+@pytest.fixture(scope="session")
+def digits_project(tmp_path_factory, shared_cache, sr_project) -> Path:
+    """The bundled digits classifier, built the DVC+Hydra way: `dvc exp run -S model=digits`.
+
+    Depends on sr_project so the C++ runners it built come from the shared run-cache.
+    """
+    project = make_project(tmp_path_factory.mktemp("digits"), shared_cache)
+    run(["dvc", "exp", "run", "-S", "model=digits"], project, timeout=1800)
+    return project

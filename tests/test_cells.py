@@ -1,0 +1,61 @@
+"""Every cell runs in its own process: a crash or a hang is that cell's failure, nothing more."""
+
+import numpy as np
+import pytest
+
+from pipelines.evaluate.cells import Cell, python_command, run_cell
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    path = tmp_path / "inputs.npy"
+    np.save(path, np.arange(12, dtype=np.float32).reshape(3, 1, 2, 2))
+    return path
+
+
+def cell(runner: str) -> Cell:
+    command = python_command(f"tests.doubles.{runner}", REPO / "no-model", REPO / "params.yaml")
+    return Cell(f"{runner}@python", runner, "python", command)
+
+
+def test_a_working_cell_returns_outputs_and_stats(inputs, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    run = run_cell(
+        cell("DoublingRunner"), inputs, tmp_path, warmup=1, runs=7, threads=1, timeout_s=120
+    )
+    assert run.ok, run.stderr_tail
+    assert np.array_equal(run.outputs, np.load(inputs) * 2)
+    assert run.stats["runs"] == 7 and run.stats["samples"] == 3
+    assert run.stats["min_ms"] <= run.stats["p50_ms"] <= run.stats["p99_ms"] <= run.stats["max_ms"]
+
+
+def test_a_segfault_is_recorded_with_its_signal(inputs, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    run = run_cell(
+        cell("SegfaultRunner"), inputs, tmp_path, warmup=1, runs=3, threads=1, timeout_s=120
+    )
+    assert not run.ok
+    assert run.failure == "killed by signal SIGSEGV" and run.exit_code == -11
+    assert run.outputs is None
+
+
+def test_a_hang_is_cut_off_by_the_timeout(inputs, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    run = run_cell(
+        cell("HangingRunner"), inputs, tmp_path, warmup=1, runs=3, threads=1, timeout_s=8
+    )
+    assert run.failure == "timed out after 8 s"
+    assert run.wall_s < 60
+
+
+def test_a_crash_does_not_stop_the_other_cells(inputs, tmp_path, monkeypatch):
+    from pipelines.backends.registry import Artifact
+    from pipelines.config import Framework, load
+    from pipelines.evaluate.evaluation import run_cells
+
+    monkeypatch.chdir(REPO)
+    artifact = Artifact("double", "double", Framework.tf, REPO / "no-model", "double", None)
+    cells = [(artifact, cell("SegfaultRunner")), (artifact, cell("DoublingRunner"))]
+    runs = run_cells(cells, {"NHWC": inputs}, tmp_path, load(REPO / "params.yaml"))
+    assert [r.ok for r in runs] == [False, True]

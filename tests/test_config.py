@@ -1,0 +1,91 @@
+"""The Hydra configuration: composition, the committed params.yaml, and clear errors."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+from omegaconf import OmegaConf
+
+from pipelines.compose import compose, to_params_yaml
+from pipelines.config import ConfigError, QuantMode, load, validate
+from tests.conftest import REPO, env
+
+
+def compose_cli(*overrides: str, cwd=REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.compose", *overrides],
+        cwd=cwd,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_committed_params_yaml_equals_the_composition_of_conf():
+    assert (REPO / "params.yaml").read_text() == to_params_yaml(compose())
+
+
+def test_defaults_select_the_sr_model_and_every_quantization_mode():
+    cfg = load(REPO / "params.yaml")
+    assert cfg.model.name == "sr"
+    assert cfg.quantize.modes == list(QuantMode)
+
+
+def test_model_group_switches_the_matching_data():
+    cfg = validate(compose(["model=digits"]))
+    assert (cfg.model.name, cfg.data.source.name) == ("digits", "digits")
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            "quantize.modes=[int7]",
+            ["quantize.modes[0]", "'int7'", "float32, dynamic, float16, int8, uint8"],
+        ),
+        ("model=nope", ["model=nope", "available: custom, digits, sr"]),
+        (
+            "model.input_shape=[1,-4,64,3]",
+            ["model.input_shape", "-4", "[1, height, width, channels]"],
+        ),
+        ("evaluate.threads=0", ["evaluate.threads=0", "integers > 0"]),
+        ("model.train.epochs=abc", ["model.train.epochs", "'abc'", "Integer"]),
+    ],
+)
+def test_invalid_values_fail_with_one_line_naming_key_value_and_allowed(override, expected):
+    result = compose_cli(override)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    for fragment in expected:
+        assert fragment in lines[0]
+
+
+def test_a_stage_rejects_a_bad_params_yaml_before_any_work(tmp_path):
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["model"]["input_shape"] = [1, 0, 64, 3]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    result = subprocess.run(
+        [sys.executable, "-m", "stages.checkpoint"],
+        cwd=tmp_path,
+        env=env() | {"PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: checkpoint: model.input_shape=[1, 0, 64, 3]")
+    )
+    assert not (tmp_path / "artifacts").exists()
+
+
+def test_validate_rejects_unknown_keys():
+    raw = OmegaConf.to_container(compose())
+    raw["model"]["bogus"] = 1
+    with pytest.raises(ConfigError, match="bogus"):
+        validate(raw)

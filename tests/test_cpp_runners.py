@@ -1,0 +1,145 @@
+"""The C++ runners' contract: same outputs as Python (see test_pipeline_artifacts) and one clear
+error line, a non-zero exit and no crash for every kind of bad input."""
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from pipelines.evaluate.cells import runtime_env
+
+pytestmark = pytest.mark.pipeline
+
+ARTIFACTS = {
+    "torch_runner": "artifacts/torch/trace/model.pt",
+    "tf_runner": "artifacts/savedmodel/model",
+    "litert_runner": "artifacts/tflite/int8/model.tflite",
+}
+LAYOUT = {
+    "torch_runner": (2, 3, 64, 64),
+    "tf_runner": (2, 64, 64, 3),
+    "litert_runner": (2, 64, 64, 3),
+}
+
+
+def runner(project, program, *args, timeout=60):
+    return subprocess.run(
+        [str(project / "build/bin" / program), *args],
+        cwd=project,
+        env=runtime_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def files(sr_project, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runner-inputs")
+    rng = np.random.default_rng(0)
+    made = {"not_npy": folder / "not.npy"}
+    made["not_npy"].write_text("this is not an npy file")
+    for program, shape in LAYOUT.items():
+        made[f"{program}:good"] = folder / f"{program}-good.npy"
+        np.save(made[f"{program}:good"], rng.random(shape, dtype=np.float32))
+        made[f"{program}:shape"] = folder / f"{program}-shape.npy"
+        np.save(
+            made[f"{program}:shape"], rng.random((*shape[:-1], shape[-1] + 1), dtype=np.float32)
+        )
+        made[f"{program}:dtype"] = folder / f"{program}-dtype.npy"
+        np.save(made[f"{program}:dtype"], np.zeros(shape, np.int32))
+    return made
+
+
+def assert_one_error_line(result, *fragments):
+    assert result.returncode in (1, 2), (result.returncode, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("program", list(ARTIFACTS))
+def test_good_input_gives_outputs_and_stats(sr_project, files, tmp_path, program):
+    out, stats = tmp_path / "out.npy", tmp_path / "stats.json"
+    result = runner(
+        sr_project,
+        program,
+        "--model",
+        ARTIFACTS[program],
+        "--input",
+        str(files[f"{program}:good"]),
+        "--output",
+        str(out),
+        "--json",
+        str(stats),
+        "--runs",
+        "5",
+        "--warmup",
+        "1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert np.load(out).shape[0] == 2
+    keys = json.loads(stats.read_text())
+    assert (
+        keys["runs"] == 5 and keys["min_ms"] <= keys["p50_ms"] <= keys["p99_ms"] <= keys["max_ms"]
+    )
+
+
+def corrupt_model(program, folder):
+    """Junk bytes where a model should be (with a valid sidecar for the TF graph)."""
+    path = (
+        folder
+        / {"torch_runner": "junk.pt", "tf_runner": "junk.pb", "litert_runner": "junk.tflite"}[
+            program
+        ]
+    )
+    path.write_bytes(b"\x00junk" * 100)
+    nodes = {"inputs": [{"node": "input:0"}], "outputs": [{"node": "output:0"}]}
+    (folder / "junk.json").write_text(json.dumps(nodes))
+    return str(path)
+
+
+@pytest.mark.parametrize("program", list(ARTIFACTS))
+@pytest.mark.parametrize(
+    ("case", "fragment"),
+    [
+        ("missing_model", "not found"),
+        ("corrupt_model", ""),
+        ("wrong_shape", "shape"),
+        ("wrong_dtype", "dtype"),
+        ("not_npy", ""),
+        ("no_model_flag", "--model"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(sr_project, files, tmp_path, program, case, fragment):
+    model, good = ARTIFACTS[program], str(files[f"{program}:good"])
+    missing = "does/not/exist" + (".pt" if program == "torch_runner" else "")
+    args = {
+        "missing_model": ["--model", missing, "--input", good],
+        "corrupt_model": ["--model", corrupt_model(program, tmp_path), "--input", good],
+        "wrong_shape": ["--model", model, "--input", str(files[f"{program}:shape"])],
+        "wrong_dtype": ["--model", model, "--input", str(files[f"{program}:dtype"])],
+        "not_npy": ["--model", model, "--input", str(files["not_npy"])],
+        "no_model_flag": ["--input", good],
+    }[case]
+    result = runner(sr_project, program, *args, "--output", str(tmp_path / "out.npy"))
+    assert_one_error_line(result, fragment)
+    assert not (tmp_path / "out.npy").exists()
+
+
+def test_tf_runner_names_an_unknown_node(sr_project, files, tmp_path):
+    result = runner(
+        sr_project,
+        "tf_runner",
+        "--model",
+        "artifacts/frozen/model.pb",
+        "--input",
+        str(files["tf_runner:good"]),
+        "--output",
+        str(tmp_path / "o.npy"),
+        "--output-node",
+        "nope:0",
+    )
+    assert_one_error_line(result, "node 'nope'", "not found")

@@ -1,0 +1,134 @@
+"""`dvc repro` of the bundled super-resolution example: every artifact, and what it is worth."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import run, stages_run
+
+pytestmark = pytest.mark.pipeline
+
+MODES = ["float32", "dynamic", "float16", "int8", "uint8"]
+
+
+def read(project, path):
+    return json.loads((project / path).read_text())
+
+
+def test_every_artifact_is_built(sr_project):
+    expected = [
+        "artifacts/checkpoint/tf/ckpt.index",
+        "artifacts/checkpoint/torch/weights.pt",
+        "artifacts/dataset/eval_inputs.npy",
+        "artifacts/frozen/model.pb",
+        "artifacts/frozen/model.json",
+        "artifacts/savedmodel/model/saved_model.pb",
+        "artifacts/savedmodel/model.json",
+        *[f"artifacts/tflite/{m}/model.tflite" for m in MODES],
+        "artifacts/torch/trace/model.pt",
+        "artifacts/torch/aoti/model.pt2",
+        "build/bin/torch_runner",
+        "build/bin/tf_runner",
+        "build/bin/litert_runner",
+        "metrics/evaluate.json",
+        "plots/cells.csv",
+        "reports/index.html",
+    ]
+    assert [p for p in expected if not (sr_project / p).exists()] == []
+
+
+def test_status_is_clean_and_a_second_repro_runs_nothing(sr_project):
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], sr_project).stdout
+    assert stages_run(run(["dvc", "repro"], sr_project).stdout) == []
+
+
+def test_quantized_files_are_smaller_as_documented(sr_project):
+    size = {m: read(sr_project, f"artifacts/tflite/{m}/model.json")["size_bytes"] for m in MODES}
+    assert size["int8"] <= 0.3 * size["float32"]
+    assert size["uint8"] <= 0.3 * size["float32"]
+    assert size["dynamic"] <= 0.3 * size["float32"]
+    assert size["float16"] <= 0.55 * size["float32"]
+    assert all(read(sr_project, f"artifacts/tflite/{m}/model.json")["effective"] for m in MODES)
+
+
+def test_the_super_resolution_model_beats_bicubic(sr_project):
+    summary = read(sr_project, "artifacts/checkpoint/summary.json")
+    assert summary["tf"]["psnr"] > summary["bicubic"]["psnr"]
+    assert summary["torch"]["psnr"] == pytest.approx(summary["tf"]["psnr"], abs=1e-3)
+
+
+def test_the_pytorch_twin_agrees_with_the_tf_reference(sr_project):
+    twin = read(sr_project, "artifacts/torch/trace/model.json")["twin_vs_tf"]
+    assert twin["shared_weights"] is True and twin["max_abs"] < 1e-5
+
+
+def test_traced_and_aoti_exports_were_verified_at_other_sizes(sr_project):
+    for method in ("trace", "aoti"):
+        info = read(sr_project, f"artifacts/torch/{method}/model.json")
+        assert info["traced_shape"] == [1, 3, 64, 64]
+        assert [s["shape"] for s in info["verified_sizes"]] == [[1, 3, 96, 80], [1, 3, 80, 96]]
+        assert all(s["ok"] for s in info["verified_sizes"])
+
+
+def cells(project) -> dict[str, dict]:
+    return {c["key"]: c for c in read(project, "reports/cells.json")}
+
+
+def test_every_cell_ran_and_float_cells_match_the_original(sr_project):
+    found = cells(sr_project)
+    assert [k for k, c in found.items() if c["failure"]] == []
+    float_kinds = ("savedmodel", "frozen", "float32", "trace", "aoti")
+    for key, cell in found.items():
+        if cell["kind"] in float_kinds:
+            assert cell["errors"]["max_abs"] <= 1e-5, key
+            assert cell["passed"], key
+    languages = {(c["artifact"], c["language"]) for c in found.values()}
+    for artifact in [
+        "tf/savedmodel",
+        "tf/frozen",
+        *[f"tflite/{m}" for m in MODES],
+        "torch/trace",
+        "torch/aoti",
+    ]:
+        assert {(artifact, "python"), (artifact, "cpp")} <= languages
+
+
+def test_cpp_reproduces_python_on_every_artifact(sr_project):
+    for key, cell in cells(sr_project).items():
+        if cell["language"] == "cpp":
+            limit = 0.0 if cell["artifact"].startswith("tflite/") else 1e-6
+            assert cell["quality"]["cpp_vs_python"] <= limit, key
+
+
+def test_quantized_cells_stay_within_the_allowed_psnr_drop(sr_project):
+    for key, cell in cells(sr_project).items():
+        if cell["kind"] in ("dynamic", "int8", "uint8"):
+            assert cell["metric_drop"] <= 1.0 and cell["passed"], key
+
+
+def test_metrics_and_plots_are_visible_to_dvc(sr_project):
+    metrics = json.loads(run(["dvc", "metrics", "show", "--json"], sr_project).stdout)
+    data = next(iter(metrics.values()))["data"]["metrics/evaluate.json"]["data"]
+    assert data["model"] == "sr" and data["cells"]["tflite/int8@cpp"]["p50_ms"] > 0
+    run(["dvc", "plots", "show", "--out", "plots-html"], sr_project)
+    assert (sr_project / "plots-html/index.html").stat().st_size > 1000
+
+
+def test_the_report_holds_the_table_plots_and_image_grid(sr_project):
+    page = (sr_project / "reports/index.html").read_text()
+    for text in (
+        "Every artifact in every runtime",
+        "Latency per cell",
+        "Image grid",
+        "worst layers",
+        "tflite/int8@cpp",
+        "torch/aoti@cpp",
+    ):
+        assert text in page
+    assert page.count("data:image/png;base64,") >= 4
+
+
+def test_evaluation_inputs_are_held_out_photos(sr_project):
+    inputs = np.load(sr_project / "artifacts/dataset/eval_inputs.npy")
+    assert inputs.shape == (16, 64, 64, 3) and inputs.min() >= 0.0 and inputs.max() <= 1.0

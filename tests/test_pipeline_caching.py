@@ -1,0 +1,89 @@
+"""DVC reruns exactly what a change invalidates, and restores what it has seen before.
+
+These tests change the sr project and put it back as they found it (the run-cache makes that
+cheap), so the read-only tests in other files see the default build.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run, stages_restored, stages_run
+
+pytestmark = pytest.mark.pipeline
+
+TRACE = ["trace@trace", "trace@aoti"]
+
+
+def compose(project: Path, *overrides: str) -> None:
+    run([sys.executable, "-m", "pipelines.compose", *overrides], project)
+
+
+def restore(project: Path) -> None:
+    run(["git", "checkout", "--", "params.yaml", "cpp"], project)
+    run(["dvc", "repro"], project)
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], project).stdout
+
+
+def plan(project: Path) -> list[str]:
+    return stages_run(run(["dvc", "repro", "--dry"], project).stdout)
+
+
+def test_a_quantize_parameter_reruns_only_the_variants_that_read_it(sr_project):
+    original = (sr_project / "artifacts/tflite/int8/model.tflite").read_bytes()
+    try:
+        compose(sr_project, "quantize.calibration_samples=100")
+        assert plan(sr_project) == ["quantize@int8", "quantize@uint8", "evaluate"]
+        assert stages_run(run(["dvc", "repro", "quantize"], sr_project).stdout) == [
+            "quantize@int8",
+            "quantize@uint8",
+        ]
+        compose(sr_project)  # back to the default: restored from the run-cache, nothing runs
+        log = run(["dvc", "repro", "quantize"], sr_project).stdout
+        assert stages_run(log) == []
+        assert stages_restored(log) == ["quantize@int8", "quantize@uint8"]
+        assert (sr_project / "artifacts/tflite/int8/model.tflite").read_bytes() == original
+    finally:
+        restore(sr_project)
+
+
+def test_a_trace_parameter_reruns_only_trace_and_evaluate(sr_project):
+    try:
+        compose(sr_project, "trace.atol=2e-5")
+        assert plan(sr_project) == [*TRACE, "evaluate"]
+    finally:
+        restore(sr_project)
+
+
+def test_an_evaluate_parameter_reruns_only_evaluate(sr_project):
+    try:
+        compose(sr_project, "evaluate.runs=7")
+        assert plan(sr_project) == ["evaluate"]
+    finally:
+        restore(sr_project)
+
+
+def test_editing_one_runner_rebuilds_only_that_program(sr_project):
+    source = sr_project / "cpp/litert/litert_runner.cpp"
+    try:
+        source.write_text(source.read_text() + "\n// edited by a test\n")
+        assert plan(sr_project) == ["build_cpp", "evaluate"]
+        log = run(["dvc", "repro", "build_cpp"], sr_project).stdout
+        assert stages_run(log) == ["build_cpp"]
+        assert "Building CXX object CMakeFiles/litert_runner.dir" in log
+        assert "CMakeFiles/torch_runner.dir" not in log and "CMakeFiles/tf_runner.dir" not in log
+    finally:
+        restore(sr_project)
+
+
+def test_a_new_toolchain_fingerprint_rebuilds_the_runners(sr_project):
+    lock = sr_project / "cpp/toolchain.json"
+    try:
+        lock.write_text(lock.read_text().replace('"python"', '"python_"'))
+        assert plan(sr_project) == ["build_cpp", "evaluate"]
+        result = run(["dvc", "repro", "build_cpp"], sr_project, check=False)
+        assert result.returncode != 0
+        assert "describes another toolchain" in result.stdout + result.stderr
+    finally:
+        restore(sr_project)

@@ -1,0 +1,107 @@
+"""The PyTorch exports: the shape trap is caught, script and AOTInductor fix it, devices stay portable."""
+
+import numpy as np
+import pytest
+import torch
+
+from pipelines.backends.torch.export import export, load
+from pipelines.config import ExportMethod, ModelConfig, Task, TraceConfig
+from pipelines.errors import PipelineError
+from tests.user_model import DeviceBound, ShapeTrap, UserNet
+
+MODEL = ModelConfig(name="user", task=Task.generic, input_shape=[1, 16, 16, 3])
+EXAMPLE = np.random.default_rng(0).random((2, 16, 16, 3), dtype=np.float32)
+
+
+def test_tracing_the_shape_trap_fails_naming_the_size_and_the_fix(tmp_path):
+    with pytest.raises(PipelineError) as caught:
+        export(
+            ExportMethod.trace, ShapeTrap().eval(), MODEL, TraceConfig(), EXAMPLE, tmp_path / "m.pt"
+        )
+    message = str(caught.value)
+    assert "wrong at input size [1, 3, 24, 20]" in message  # the first derived check size
+    assert "output shape [1, 3, 32, 32] instead of [1, 3, 48, 40]" in message
+    assert (
+        "trace.methods=[script]" in message and "Converting a tensor to a Python integer" in message
+    )
+
+
+def test_a_fixed_shape_trace_can_be_accepted_and_is_recorded(tmp_path):
+    info = export(
+        ExportMethod.trace,
+        ShapeTrap().eval(),
+        MODEL,
+        TraceConfig(allow_fixed_shape=True),
+        EXAMPLE,
+        tmp_path / "m.pt",
+    )
+    assert info["fixed_shape"] is True
+    assert info["inputs"][0]["shape"] == [1, 3, 16, 16]
+    assert info["tracer_warnings"]
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"), [(ExportMethod.script, ".pt"), (ExportMethod.aoti, ".pt2")]
+)
+def test_script_and_aoti_export_the_shape_trap_correctly(tmp_path, method, suffix):
+    info = export(
+        method,
+        ShapeTrap().eval(),
+        MODEL,
+        TraceConfig(min_size=8, max_size=64),
+        EXAMPLE,
+        tmp_path / f"m{suffix}",
+    )
+    assert info["fixed_shape"] is False
+    assert [s["shape"] for s in info["verified_sizes"]] == [[1, 3, 24, 20], [1, 3, 20, 24]]
+    assert all(s["ok"] for s in info["verified_sizes"])
+    out = load(tmp_path / f"m{suffix}")(torch.rand(1, 3, 40, 24))
+    assert tuple(out.shape) == (1, 3, 80, 48)
+
+
+def test_configured_check_sizes_are_used(tmp_path):
+    info = export(
+        ExportMethod.trace,
+        UserNet().eval(),
+        MODEL,
+        TraceConfig(check_sizes=[[9, 31]]),
+        EXAMPLE,
+        tmp_path / "m.pt",
+    )
+    assert [s["shape"] for s in info["verified_sizes"]] == [[1, 3, 9, 31]]
+    assert info["traced_max_abs_error"] <= 1e-5 and info["traced_on"] == "cpu"
+
+
+def test_a_hard_coded_device_is_refused(tmp_path):
+    with pytest.raises(PipelineError, match=r"hard-codes device\(s\) \['cpu'\].*device=x.device"):
+        export(
+            ExportMethod.trace,
+            DeviceBound().eval(),
+            MODEL,
+            TraceConfig(),
+            EXAMPLE,
+            tmp_path / "m.pt",
+        )
+
+
+def test_torchscript_loads_on_the_cpu_with_map_location(tmp_path):
+    module = UserNet().eval()
+    export(ExportMethod.trace, module, MODEL, TraceConfig(), EXAMPLE, tmp_path / "m.pt")
+    loaded = torch.jit.load(str(tmp_path / "m.pt"), map_location="cpu")
+    assert all(p.device.type == "cpu" for p in loaded.parameters())
+    x = torch.rand(1, 3, 12, 12)
+    assert torch.allclose(loaded(x), module(x), atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_traced_on_the_gpu_the_file_runs_on_cpu_and_gpu(tmp_path):
+    info = export(
+        ExportMethod.trace,
+        UserNet().eval(),
+        MODEL,
+        TraceConfig(device="cuda"),
+        EXAMPLE,
+        tmp_path / "m.pt",
+    )
+    assert info["traced_on"] == "cuda"
+    assert set(info["loads_on"]) == {"cpu", "cuda"} and max(info["loads_on"].values()) <= 1e-5

@@ -1,0 +1,89 @@
+"""Your own model (defined in tests/, not in the package) through the whole DVC chain."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_project, run, stages_run
+
+pytestmark = pytest.mark.pipeline
+
+USER = [
+    "model=custom",
+    "model.keras._target_=tests.user_model.build_keras",
+    "model.torch._target_=tests.user_model.UserNet",
+    "model.input_shape=[1,16,16,3]",
+    "trace.methods=[script]",
+]
+
+
+def write_user_files(project) -> None:
+    """What a user brings: trained weights for both frameworks and evaluation inputs."""
+    import tensorflow as tf
+    import torch
+
+    from tests.user_model import UserNet, build_keras
+
+    (project / "inputs").mkdir(exist_ok=True)
+    tf.train.Checkpoint(model=build_keras()).write(str(project / "inputs/ckpt"))
+    torch.manual_seed(0)
+    torch.save(UserNet().state_dict(), project / "inputs/weights.pt")
+    np.save(
+        project / "inputs/eval_x.npy",
+        np.random.default_rng(0).random((4, 16, 16, 3), dtype=np.float32),
+    )
+
+
+def compose(project, *overrides):
+    run([sys.executable, "-m", "pipelines.compose", *USER, *overrides], project)
+
+
+@pytest.fixture(scope="module")
+def user_project(tmp_path_factory, shared_cache, sr_project):
+    project = make_project(
+        tmp_path_factory.mktemp("user"), shared_cache, [*USER, "quantize.modes=[float32]"]
+    )
+    write_user_files(project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "user model"], project)
+    run(["dvc", "repro"], project)
+    return project
+
+
+def cells(project) -> dict[str, dict]:
+    return {c["key"]: c for c in json.loads((project / "reports/cells.json").read_text())}
+
+
+def test_the_user_model_runs_through_every_stage(user_project):
+    found = cells(user_project)
+    assert set(found) == {
+        "keras/checkpoint@python",
+        "tf/savedmodel@python",
+        "tf/savedmodel@cpp",
+        "tf/frozen@python",
+        "tf/frozen@cpp",
+        "tflite/float32@python",
+        "tflite/float32@cpp",
+        "torch/eager@python",
+        "torch/script@python",
+        "torch/script@cpp",
+    }
+    assert all(c["passed"] for c in found.values()), {k: c["verdict"] for k, c in found.items()}
+
+
+def test_adding_a_quantization_mode_runs_only_the_new_variant(user_project):
+    compose(user_project, "quantize.modes=[float32,dynamic]")
+    assert stages_run(run(["dvc", "repro"], user_project).stdout) == [
+        "quantize@dynamic",
+        "evaluate",
+    ]
+
+
+def test_the_tf_chain_can_be_switched_off(user_project):
+    compose(user_project, "model.frameworks=[torch]", "model.tf_checkpoint=null")
+    run(["dvc", "repro"], user_project)
+    assert "skipped" in json.loads((user_project / "artifacts/savedmodel/model.json").read_text())
+    assert {c["artifact"] for c in cells(user_project).values()} == {"torch/eager", "torch/script"}
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], user_project).stdout
