@@ -272,41 +272,40 @@ class TfSession : public Session {
 // features, SavedModel loading) to stderr; TF_CPP_MIN_LOG_LEVEL=2 hides most
 // of them, but it must be in the environment when the process starts (glibc
 // resets environ after .preinit_array, and TF's static initializers log
-// before main()). So, unless the caller set TF_CPP_MIN_LOG_LEVEL, this
-// .preinit_array hook (it runs before any library initializer) re-executes
-// the program once with TF_CPP_MIN_LOG_LEVEL=2; the re-executed process mutes
-// stderr until main() so the two lines TF prints from its initializers
-// regardless of the level go away too. Result: a failing run prints only our
-// "error: ..." line. Set TF_CPP_MIN_LOG_LEVEL=0 to see all of TF's logs.
+// before main()). This .preinit_array hook (it runs before any library
+// initializer) therefore
+//   - re-executes the program once with TF_CPP_MIN_LOG_LEVEL=2 if the caller
+//     did not set the variable;
+//   - mutes stderr until main() whenever the level is not 0, so the two lines
+//     TF prints from its initializers whatever the level go away too.
+// Result: a failing run prints only our "error: ..." line. Set
+// TF_CPP_MIN_LOG_LEVEL=0 to see all of TF's logs.
 constexpr char kLevelVar[] = "TF_CPP_MIN_LOG_LEVEL=";
-constexpr char kQuietVar[] = "CKPT2CPP_TF_QUIET_STARTUP";
 int g_saved_stderr = -1;
+
+void mute_stderr_until_main() {
+  const int devnull = open("/dev/null", O_WRONLY);
+  if (devnull < 0) return;
+  g_saved_stderr = dup(STDERR_FILENO);
+  dup2(devnull, STDERR_FILENO);
+  close(devnull);
+}
 
 void quiet_tensorflow_startup(int, char** argv, char** envp) {
   std::size_t n = 0;
-  bool has_level = false, quiet = false;
-  for (; envp && envp[n]; ++n) {
-    has_level = has_level || std::strncmp(envp[n], kLevelVar, sizeof kLevelVar - 1) == 0;
-    quiet = quiet || (std::strncmp(envp[n], kQuietVar, sizeof kQuietVar - 1) == 0 &&
-                      envp[n][sizeof kQuietVar - 1] == '=');
-  }
-  if (quiet) {
-    const int devnull = open("/dev/null", O_WRONLY);
-    if (devnull < 0) return;
-    g_saved_stderr = dup(STDERR_FILENO);
-    dup2(devnull, STDERR_FILENO);
-    close(devnull);
+  const char* level_value = nullptr;
+  for (; envp && envp[n]; ++n)
+    if (std::strncmp(envp[n], kLevelVar, sizeof kLevelVar - 1) == 0) level_value = envp[n] + sizeof kLevelVar - 1;
+  if (level_value) {
+    if (std::strcmp(level_value, "0") != 0) mute_stderr_until_main();
     return;
   }
-  if (has_level) return;
   static char level[] = "TF_CPP_MIN_LOG_LEVEL=2";
-  static char marker[] = "CKPT2CPP_TF_QUIET_STARTUP=1";
-  char** env = static_cast<char**>(std::malloc((n + 3) * sizeof(char*)));
+  char** env = static_cast<char**>(std::malloc((n + 2) * sizeof(char*)));
   if (!env) return;
   for (std::size_t i = 0; i < n; ++i) env[i] = envp[i];
   env[n] = level;
-  env[n + 1] = marker;
-  env[n + 2] = nullptr;
+  env[n + 1] = nullptr;
   execve("/proc/self/exe", argv, env);
   std::free(env);  // exec failed: go on with TF's default log level
 }
@@ -315,7 +314,6 @@ __attribute__((section(".preinit_array"), used)) void (*const preinit_hook)(int,
     &quiet_tensorflow_startup;
 
 void restore_stderr() {
-  unsetenv(kQuietVar);
   if (g_saved_stderr < 0) return;
   dup2(g_saved_stderr, STDERR_FILENO);
   close(g_saved_stderr);
