@@ -2,26 +2,14 @@
 
 from pathlib import Path
 
-from pipelines.config import ModelConfig
+from pipelines.config import Framework, ModelConfig
 from pipelines.errors import PipelineError
-
-
-def _target(model: ModelConfig) -> str:
-    assert model.keras is not None, "model.keras is required while tf is in model.frameworks"
-    return model.keras._target_
+from pipelines.models.builder import build_network, target
 
 
 def build(model: ModelConfig):
-    """Call the configured builder (`model.keras._target_`) with `model.arch`."""
-    from hydra.utils import get_object
-
-    try:
-        builder = get_object(_target(model))
-    except Exception as error:
-        raise PipelineError(
-            f"model.keras._target_={_target(model)!r} cannot be imported: {error}"
-        ) from None
-    return builder(**model.arch)
+    """The Keras network of `model` (weights freshly initialised)."""
+    return build_network(model, Framework.tf)
 
 
 def save(model: ModelConfig, keras_model, prefix: Path) -> None:
@@ -54,7 +42,7 @@ def restore(model: ModelConfig, prefix: Path):
     except (AssertionError, ValueError) as error:
         detail = " ".join(str(error).split())[:300]
         raise PipelineError(
-            f"TF checkpoint {prefix} does not match the network {_target(model)}: {detail}"
+            f"TF checkpoint {prefix} does not match the network {target(model, Framework.tf)}: {detail}"
         ) from None
     except (tf.errors.OpError, IndexError, OSError) as error:  # truncated or foreign files
         message = getattr(error, "message", str(error)).splitlines()[0]

@@ -2,26 +2,14 @@
 
 from pathlib import Path
 
-from pipelines.config import ModelConfig
+from pipelines.config import Framework, ModelConfig
 from pipelines.errors import PipelineError
-
-
-def _target(model: ModelConfig) -> str:
-    assert model.torch is not None, "model.torch is required while torch is in model.frameworks"
-    return model.torch._target_
+from pipelines.models.builder import build_network, target
 
 
 def build(model: ModelConfig):
-    """Instantiate `model.torch._target_` with `model.arch`, in eval mode."""
-    from hydra.utils import get_object
-
-    try:
-        builder = get_object(_target(model))
-    except Exception as error:
-        raise PipelineError(
-            f"model.torch._target_={_target(model)!r} cannot be imported: {error}"
-        ) from None
-    return builder(**model.arch).eval()
+    """The PyTorch twin of `model` in eval mode (weights freshly initialised)."""
+    return build_network(model, Framework.torch).eval()
 
 
 def save(module, path: Path) -> None:
@@ -57,6 +45,6 @@ def restore(model: ModelConfig, path: Path):
     except RuntimeError as error:
         detail = " ".join(str(error).split())[:300]
         raise PipelineError(
-            f"PyTorch weights {path} do not match the network {_target(model)}: {detail}"
+            f"PyTorch weights {path} do not match the network {target(model, Framework.torch)}: {detail}"
         ) from None
     return module.eval()

@@ -1,0 +1,29 @@
+"""Build the configured network for one framework: `model.<keras|torch>._target_(**model.arch)`."""
+
+from typing import Any
+
+from hydra.utils import get_object
+
+from pipelines.config import Framework, ModelConfig
+from pipelines.errors import PipelineError
+
+BUILDER_KEYS = {Framework.tf: "keras", Framework.torch: "torch"}
+
+
+def target(model: ModelConfig, framework: Framework) -> str:
+    """The dotted name of the network builder configured for `framework`."""
+    builder = getattr(model, BUILDER_KEYS[framework])
+    assert builder is not None, f"model.{BUILDER_KEYS[framework]} is checked by ModelConfig.check"
+    return builder._target_
+
+
+def build_network(model: ModelConfig, framework: Framework) -> Any:
+    """Import the configured builder and call it with `model.arch`."""
+    name = target(model, framework)
+    try:
+        builder = get_object(name)
+    except Exception as error:  # ImportError, AttributeError, or an error inside the module
+        raise PipelineError(
+            f"model.{BUILDER_KEYS[framework]}._target_={name!r} cannot be imported: {error}"
+        ) from None
+    return builder(**model.arch)
