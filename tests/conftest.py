@@ -38,18 +38,9 @@ def run(
 
 
 def stages_run(output: str) -> list[str]:
-    """Stages a `dvc repro` log (or `--dry` plan) runs: not skipped, not restored from run-cache."""
-    lines = output.splitlines()
-    restored = {
-        line.split("'")[1]
-        for line in lines
-        if line.endswith("is cached - skipping run, checking out outputs")
-    }
+    """Stages a `dvc repro` log ran (restored ones are not "Running"); with `--dry`, the plan."""
     return [
-        name
-        for line in lines
-        if line.startswith("Running stage '")
-        if (name := line.split("'")[1]) not in restored
+        line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")
     ]
 
 

@@ -44,9 +44,9 @@ def files(sr_project, tmp_path_factory):
         made[f"{program}:good"] = folder / f"{program}-good.npy"
         np.save(made[f"{program}:good"], rng.random(shape, dtype=np.float32))
         made[f"{program}:shape"] = folder / f"{program}-shape.npy"
-        np.save(
-            made[f"{program}:shape"], rng.random((*shape[:-1], shape[-1] + 1), dtype=np.float32)
-        )
+        wrong = list(shape)
+        wrong[1 if program == "torch_runner" else 3] += 1  # one channel too many
+        np.save(made[f"{program}:shape"], rng.random(wrong, dtype=np.float32))
         made[f"{program}:dtype"] = folder / f"{program}-dtype.npy"
         np.save(made[f"{program}:dtype"], np.zeros(shape, np.int32))
     return made

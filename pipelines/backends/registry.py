@@ -6,7 +6,7 @@ from pathlib import Path
 from hydra.utils import get_class
 
 from pipelines import paths, sidecar
-from pipelines.config import Config, Framework
+from pipelines.config import Config, CppRuntime, Framework
 
 PYTHON_RUNNERS = {
     "keras": "pipelines.backends.keras.runner.KerasRunner",
@@ -27,7 +27,7 @@ class Artifact:
     framework: Framework
     path: Path
     python_runner: str  # key of PYTHON_RUNNERS
-    cpp_program: str | None
+    cpp_runtime: CppRuntime | None  # the C++ runner that runs it
     reference: bool = False
 
     @property
@@ -37,64 +37,41 @@ class Artifact:
 
 def artifacts(cfg: Config) -> list[Artifact]:
     """What this configuration builds, originals first; artifacts a stage skipped are left out."""
+    tf, torch = Framework.tf, Framework.torch
     found: list[Artifact] = []
     if cfg.model.uses_tf:
-        found += [
-            Artifact(
-                "keras/checkpoint",
-                "keras",
-                Framework.tf,
-                paths.TF_CHECKPOINT,
-                "keras",
-                None,
-                reference=True,
-            ),
-            Artifact(
-                "tf/savedmodel",
-                "savedmodel",
-                Framework.tf,
-                paths.SAVEDMODEL_DIR,
-                "savedmodel",
-                "tf_runner",
-            ),
-            Artifact(
-                "tf/frozen", "frozen", Framework.tf, paths.FROZEN_GRAPH, "frozen", "tf_runner"
-            ),
-        ]
-        found += [
-            Artifact(
-                f"tflite/{m.name}",
-                m.name,
-                Framework.tf,
-                paths.tflite_model(m),
-                "tflite",
-                "litert_runner",
-            )
-            for m in cfg.quantize.modes
-        ]
-    if cfg.model.uses_torch:
+        found.append(
+            Artifact("keras/checkpoint", "keras", tf, paths.TF_CHECKPOINT, "keras", None, True)
+        )
         found.append(
             Artifact(
-                "torch/eager",
-                "torch",
-                Framework.torch,
-                paths.TORCH_WEIGHTS,
-                "torch",
-                None,
-                reference=True,
+                "tf/savedmodel", "savedmodel", tf, paths.SAVEDMODEL_DIR, "savedmodel", CppRuntime.tf
             )
         )
-        found += [
-            Artifact(
-                f"torch/{m.name}",
-                m.name,
-                Framework.torch,
-                paths.torch_model(m),
-                "torchscript",
-                "torch_runner",
+        found.append(
+            Artifact("tf/frozen", "frozen", tf, paths.FROZEN_GRAPH, "frozen", CppRuntime.tf)
+        )
+        for mode in cfg.quantize.modes:
+            path = paths.tflite_model(mode)
+            found.append(
+                Artifact(f"tflite/{mode.name}", mode.name, tf, path, "tflite", CppRuntime.litert)
             )
-            for m in cfg.trace.methods
-        ]
+    if cfg.model.uses_torch:
+        found.append(
+            Artifact("torch/eager", "torch", torch, paths.TORCH_WEIGHTS, "torch", None, True)
+        )
+        for method in cfg.trace.methods:
+            path = paths.torch_model(method)
+            found.append(
+                Artifact(
+                    f"torch/{method.name}",
+                    method.name,
+                    torch,
+                    path,
+                    "torchscript",
+                    CppRuntime.torch,
+                )
+            )
     return [a for a in found if a.reference or not sidecar.skipped_reason(a.path)]
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipelines import data, paths, sidecar
+from pipelines.backends.cpp.build import PROGRAMS
 from pipelines.backends.registry import Artifact, artifacts
 from pipelines.config import Config, Framework, Language, QuantMode, Task
 from pipelines.evaluate import figures
@@ -28,37 +29,18 @@ class Evaluation:
 
 
 def plan(cfg: Config, found: list[Artifact], bin_dir: Path) -> list[tuple[Artifact, Cell]]:
-    """The cells to run: each artifact in Python and, where a C++ program runs it, in C++."""
+    """The cells to run: each artifact in Python and, where a C++ runner runs it, in C++."""
     cells = []
     for artifact in found:
         if Language.python in cfg.evaluate.languages or artifact.reference:
+            command = python_command(artifact.python_runner, artifact.path)
             cells.append(
-                (
-                    artifact,
-                    Cell(
-                        f"{artifact.name}@python",
-                        artifact.name,
-                        "python",
-                        python_command(artifact.python_runner, artifact.path),
-                    ),
-                )
+                (artifact, Cell(f"{artifact.name}@python", artifact.name, "python", command))
             )
-        if Language.cpp in cfg.evaluate.languages and artifact.cpp_program:
-            binary = bin_dir / artifact.cpp_program
-            if binary.is_file() or any(
-                p.value == artifact.cpp_program.split("_")[0] for p in cfg.cpp.runtimes
-            ):
-                cells.append(
-                    (
-                        artifact,
-                        Cell(
-                            f"{artifact.name}@cpp",
-                            artifact.name,
-                            "cpp",
-                            cpp_command(binary, artifact.path),
-                        ),
-                    )
-                )
+        runtime = artifact.cpp_runtime
+        if Language.cpp in cfg.evaluate.languages and runtime in cfg.cpp.runtimes:
+            command = cpp_command(bin_dir / PROGRAMS[runtime], artifact.path)
+            cells.append((artifact, Cell(f"{artifact.name}@cpp", artifact.name, "cpp", command)))
     return cells
 
 

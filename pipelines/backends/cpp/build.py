@@ -72,22 +72,38 @@ def check_lock() -> dict[str, Any]:
     return current
 
 
-def build(cpp: CppConfig, source: Path, build_dir: Path, out_bin: Path) -> dict[str, Any]:
-    """Build each configured runner (timed separately) and copy the programs to `out_bin`."""
+def output_files(bin_dir: Path) -> list[Path]:
+    """What build_cpp delivers: one file per program (DVC keeps the executable bit of a file
+    output, not of files inside a directory output) and the build record."""
+    return [bin_dir / name for name in (*PROGRAMS.values(), BUILD_INFO)]
+
+
+STUB = """#!/bin/sh
+echo "error: {program} was not built: cpp.runtimes does not include {runtime} (add it, then dvc repro)" >&2
+exit 1
+"""
+
+
+def build(cpp: CppConfig, source: Path, build_dir: Path, outputs: list[Path]) -> dict[str, Any]:
+    """Build each configured runner (timed separately) into `outputs` (see output_files);
+    a runtime left out of cpp.runtimes gets a stub that says so."""
     fingerprint = check_lock()
     libs = toolchain.libraries()
     _run(configure_command(source, build_dir, cpp, libs), "cmake configure")
     seconds: dict[str, float] = {}
-    out_bin.mkdir(parents=True)
-    for runtime in cpp.runtimes:
-        program = PROGRAMS[runtime]
+    destination = dict(zip((*PROGRAMS.values(), BUILD_INFO), outputs, strict=True))
+    for runtime, program in PROGRAMS.items():
+        if runtime not in cpp.runtimes:
+            destination[program].write_text(STUB.format(program=program, runtime=runtime.name))
+            destination[program].chmod(0o755)
+            continue
         started = time.perf_counter()
         _run(
             ["cmake", "--build", str(build_dir), "--target", program, "-j", str(cpp.jobs)],
             f"building {program}",
         )
         seconds[program] = round(time.perf_counter() - started, 2)
-        shutil.copy2(build_dir / "bin" / program, out_bin / program)
+        shutil.copy2(build_dir / "bin" / program, destination[program])
         log.info("built %s in %.1f s", program, seconds[program])
     info = {
         "programs": sorted(seconds),
@@ -96,5 +112,5 @@ def build(cpp: CppConfig, source: Path, build_dir: Path, out_bin: Path) -> dict[
         "cxx_flags": cpp.cxx_flags,
         "toolchain": fingerprint,
     }
-    (out_bin / BUILD_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    destination[BUILD_INFO].write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return info

@@ -1,0 +1,79 @@
+"""Latency of each artifact in its Python runtime against its C++ runner, measured side by side.
+
+    python bench/runtimes.py [--rounds 3] [--runs 50] [--threads 1]
+
+Needs a built workspace (`make run`). The machine is shared and noisy, so the two runtimes of an
+artifact run alternately, round after round, and the ratio of their median p50s is printed;
+quantized .tflite modes are also compared with float32 in the same C++ runner.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from pipelines import data, paths
+from pipelines.backends.cpp.build import PROGRAMS
+from pipelines.backends.registry import artifacts
+from pipelines.config import load
+from pipelines.evaluate.cells import Cell, cpp_command, python_command, run_cell
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    cfg = load()
+    inputs, _ = data.load_eval(paths.DATASET)
+    p50: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        layouts = {"NHWC": workdir / "nhwc.npy", "NCHW": workdir / "nchw.npy"}
+        np.save(layouts["NHWC"], inputs[:4])
+        np.save(layouts["NCHW"], np.ascontiguousarray(inputs[:4].transpose(0, 3, 1, 2)))
+        pairs = [a for a in artifacts(cfg) if a.cpp_runtime in cfg.cpp.runtimes]
+        for round_ in range(args.rounds):
+            for artifact in pairs:
+                for language, command in (
+                    ("python", python_command(artifact.python_runner, artifact.path)),
+                    (
+                        "cpp",
+                        cpp_command(paths.CPP_BIN / PROGRAMS[artifact.cpp_runtime], artifact.path),
+                    ),
+                ):
+                    key = f"{artifact.name}@{language}"
+                    run = run_cell(
+                        Cell(key, artifact.name, language, command),
+                        layouts[artifact.layout],
+                        workdir,
+                        warmup=10,
+                        runs=args.runs,
+                        threads=args.threads,
+                        timeout_s=600,
+                    )
+                    if run.ok:
+                        p50.setdefault(key, []).append(run.stats["p50_ms"])
+            print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
+    median = {k: statistics.median(v) for k, v in p50.items()}
+    print(f"{'artifact':<18} {'python p50 ms':>14} {'C++ p50 ms':>11} {'python/C++':>11}")
+    for artifact in sorted({k.split("@")[0] for k in median}):
+        py, cpp = median.get(f"{artifact}@python"), median.get(f"{artifact}@cpp")
+        if py and cpp:
+            print(f"{artifact:<18} {py:>14.3f} {cpp:>11.3f} {py / cpp:>11.2f}")
+    base = median.get("tflite/float32@cpp")
+    if base:
+        print("\nC++ LiteRT speed-up over float32 (float32 p50 / mode p50):")
+        for key, value in sorted(median.items()):
+            if key.startswith("tflite/") and key.endswith("@cpp"):
+                print(f"  {key.split('@')[0]:<16} {base / value:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
