@@ -205,9 +205,10 @@ def export(
     import torch
 
     device = "cpu" if method is ExportMethod.aoti else pick_device(trace.device)
-    example = torch.from_numpy(np.ascontiguousarray(example_nhwc[:1].transpose(0, 3, 1, 2))).to(
-        device
-    )
+    # A fresh copy, not np.ascontiguousarray: with one channel the transposed view already counts
+    # as contiguous but keeps odd strides, which AOTInductor would bake into the package.
+    nchw = np.array(example_nhwc[:1].transpose(0, 3, 1, 2), order="C")
+    example = torch.from_numpy(nchw).to(device)
     module = module.to(device).eval()
     started = time.perf_counter()
     tracer_warnings = _export(method, module, example, trace, out)
