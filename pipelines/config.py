@@ -67,6 +67,13 @@ class CppRuntime(Enum):
     litert = "litert"
 
 
+class Workspace(Enum):
+    """Where a sweep job runs its experiment."""
+
+    temp = "temp"  # `dvc exp run --temp` beside this checkout, sharing its cache
+    clone = "clone"  # a fresh git clone sharing only the DVC remote (scale-out)
+
+
 class Language(Enum):
     python = "python"
     cpp = "cpp"
@@ -335,6 +342,17 @@ class EvaluateConfig:
 
 
 @dataclass
+class SweepConfig:
+    """Settings of `python -m pipelines.sweep` (no stage reads them)."""
+
+    workspace: Workspace = Workspace.temp
+    # DVC remote that clone workspaces pull from and push to (null: the default remote)
+    remote: str | None = None
+    # build the stages two or more jobs share once, before the jobs fan out
+    prebuild: bool = True
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -342,6 +360,7 @@ class Config:
     trace: TraceConfig = field(default_factory=TraceConfig)
     cpp: CppConfig = field(default_factory=CppConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
 
     def check(self) -> None:
         """Range-check every section (types were checked by OmegaConf already)."""

@@ -1,7 +1,7 @@
 """DVC stage `evaluate`: every artifact x every runtime against the original model.
 
-Writes metrics/evaluate.json (DVC metrics), plots/cells.csv (DVC plots), and reports/ (a
-self-contained index.html plus cells.json), and prints a compact table.
+Writes metrics/evaluate.json (DVC metrics), plots/cells.csv (DVC plots), reports/index.html (a
+self-contained page), reports/cells.json and reports/layers.json, and prints a compact table.
 """
 
 import tempfile
@@ -17,35 +17,36 @@ from pipelines.stage import run_stage
 
 METRICS_FILE = paths.METRICS / "evaluate.json"
 PLOT_FILE = paths.PLOTS / "cells.csv"
+# Files, not the folder: reports/ also receives the sweep report (python -m pipelines.sweep).
+REPORT_PAGE = paths.REPORTS / "index.html"
+REPORT_CELLS = paths.REPORTS / "cells.json"
+REPORT_LAYERS = paths.REPORTS / "layers.json"
 
 
 def main(cfg: Config) -> None:
     with tempfile.TemporaryDirectory(prefix="ckpt2cpp-eval-") as workdir:
         result = evaluate(cfg, Path(workdir))
-    with atomic_outputs(METRICS_FILE, PLOT_FILE, paths.REPORTS) as (
-        metrics_tmp,
-        plot_tmp,
-        report_tmp,
-    ):
+    outputs = (METRICS_FILE, PLOT_FILE, REPORT_PAGE, REPORT_CELLS, REPORT_LAYERS)
+    with atomic_outputs(*outputs) as (metrics_tmp, plot_tmp, page_tmp, cells_tmp, layers_tmp):
         report.write_json(metrics_tmp, report.metrics_json(result.summary, result.results))
-        report.write_plot_csv(
-            plot_tmp, report.plot_rows(PRIMARY_METRIC.get(cfg.model.task), result.results)
+        metric = PRIMARY_METRIC.get(cfg.model.task)
+        report.write_plot_csv(plot_tmp, report.plot_rows(metric, result.results))
+        title = f"ckpt2cpp evaluation: {cfg.model.name}"
+        page_tmp.write_text(
+            report.html_report(
+                title,
+                result.summary,
+                result.results,
+                cfg.model.task,
+                result.figures,
+                result.layers,
+                result.notes,
+            )
         )
-        report_tmp.mkdir()
-        page = report.html_report(
-            f"ckpt2cpp evaluation: {cfg.model.name}",
-            result.summary,
-            result.results,
-            cfg.model.task,
-            result.figures,
-            result.layers,
-            result.notes,
-        )
-        (report_tmp / "index.html").write_text(page)
-        report.write_json(report_tmp / "cells.json", [r.to_json() for r in result.results])
-        report.write_json(report_tmp / "layers.json", result.layers)
+        report.write_json(cells_tmp, [r.to_json() for r in result.results])
+        report.write_json(layers_tmp, result.layers)
     print(report.terminal_table(result.results, cfg.model.task))
-    print(f"report: {paths.REPORTS / 'index.html'}")
+    print(f"report: {REPORT_PAGE}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import Any
 from pipelines.evaluate.compare import PRIMARY_METRIC, CellResult
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
+def fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -97,12 +97,12 @@ def terminal_table(results: Sequence[CellResult], task) -> str:
         rows.append(
             [
                 r.key,
-                _fmt(r.size_bytes / 1024, 1),
-                _fmt(r.errors["max_abs"] if r.errors else None),
-                _fmt(r.quality.get(metric) if metric else None, 2),
-                _fmt(r.latency.get("p50_ms")),
-                _fmt(r.latency.get("p99_ms")),
-                _fmt(r.latency.get("peak_rss_mb"), 0),
+                fmt(r.size_bytes / 1024, 1),
+                fmt(r.errors["max_abs"] if r.errors else None),
+                fmt(r.quality.get(metric) if metric else None, 2),
+                fmt(r.latency.get("p50_ms")),
+                fmt(r.latency.get("p99_ms")),
+                fmt(r.latency.get("peak_rss_mb"), 0),
                 ("PASS " if r.passed else "FAIL " if r.passed is False else "") + r.verdict,
             ]
         )
@@ -125,7 +125,7 @@ tr.ref td{font-style:italic}img{max-width:100%;border:1px solid #eee;margin:6px 
 """
 
 
-def _img(png: bytes, alt: str) -> str:
+def img_tag(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
@@ -164,19 +164,19 @@ def html_report(
         e = r.errors or {}
         cells = [
             f'<td class="l">{html.escape(r.key)}</td>',
-            f"<td>{_fmt(r.size_bytes / 1024, 1)}</td>",
-            f"<td>{_fmt(e.get('max_abs'))}</td>",
-            f"<td>{_fmt(e.get('mean_abs'))}</td>",
-            f"<td>{_fmt(e.get('min_atol'))}</td>",
+            f"<td>{fmt(r.size_bytes / 1024, 1)}</td>",
+            f"<td>{fmt(e.get('max_abs'))}</td>",
+            f"<td>{fmt(e.get('mean_abs'))}</td>",
+            f"<td>{fmt(e.get('min_atol'))}</td>",
         ]
-        cells += [f"<td>{_fmt(r.quality.get(k))}</td>" for k in quality_keys]
-        cells += [f"<td>{_fmt(r.metric_drop)}</td>"]
+        cells += [f"<td>{fmt(r.quality.get(k))}</td>" for k in quality_keys]
+        cells += [f"<td>{fmt(r.metric_drop)}</td>"]
         cells += [
-            f"<td>{_fmt(r.latency.get(k))}</td>"
+            f"<td>{fmt(r.latency.get(k))}</td>"
             for k in ("load_ms", "first_run_ms", "p50_ms", "p90_ms", "p99_ms")
         ]
         cells += [
-            f"<td>{_fmt(r.latency.get('peak_rss_mb'), 0)}</td>",
+            f"<td>{fmt(r.latency.get('peak_rss_mb'), 0)}</td>",
             f'<td class="l v">{html.escape(r.verdict)}</td>',
         ]
         body.append(f'<tr class="{css.strip()}">{"".join(cells)}</tr>')
@@ -206,7 +206,7 @@ def html_report(
     ]
     parts += [f"<p>{html.escape(n)}</p>" for n in notes]
     for name, png in figures.items():
-        parts += [f"<h2>{html.escape(name)}</h2>", _img(png, name)]
+        parts += [f"<h2>{html.escape(name)}</h2>", img_tag(png, name)]
     for mode, rows in layers.items():
         parts.append(f"<h2>Why {html.escape(mode)} loses accuracy: worst layers</h2>")
         parts.append(
@@ -219,8 +219,8 @@ def html_report(
         )
         parts += [
             f"<tr><td class='l'>{html.escape(r['layer'])}</td><td>{r['op']}</td>"
-            f"<td>{_fmt(r['rmse_over_scale'])}</td>"
-            f"<td>{_fmt(r['max_abs_error'])}</td><td>{_fmt(r['scale'])}</td></tr>"
+            f"<td>{fmt(r['rmse_over_scale'])}</td>"
+            f"<td>{fmt(r['max_abs_error'])}</td><td>{fmt(r['scale'])}</td></tr>"
             for r in rows
         ]
         parts.append("</table>")
