@@ -23,12 +23,16 @@ def compose(overrides: list[str] | tuple[str, ...] = (), conf_dir: Path = CONF_D
     """Compose and resolve conf/ with Hydra overrides, exactly as `dvc exp run -S` does."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
 
     register_configs()
     try:
-        with initialize_config_dir(str(conf_dir.resolve()), version_base=None):
+        if GlobalHydra.instance().is_initialized():  # inside a Hydra app (the sweep)
             cfg = hydra_compose(config_name="config", overrides=list(overrides))
+        else:
+            with initialize_config_dir(str(conf_dir.resolve()), version_base=None):
+                cfg = hydra_compose(config_name="config", overrides=list(overrides))
     except HydraException as error:
         raise ConfigError(describe_hydra_error(error)) from None
     OmegaConf.resolve(cfg)

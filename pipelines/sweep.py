@@ -118,7 +118,7 @@ def _run_in_clone(
         return result
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="sweep")
+@hydra.main(version_base="1.3", config_path="../conf", config_name="multirun")
 def main(cfg: DictConfig) -> dict[str, Any]:
     """One sweep job: run its experiment and leave result.json in the job's output folder."""
     hydra_cfg = HydraConfig.get()

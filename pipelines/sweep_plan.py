@@ -111,7 +111,10 @@ def shared_stage_runs(
     pipeline = yaml.safe_load(dvc_yaml.read_text())
     per_job = []
     for overrides in jobs:
-        params = cast(dict[str, Any], OmegaConf.to_container(compose(overrides), resolve=True))
+        params = cast(
+            dict[str, Any],
+            OmegaConf.to_container(compose(overrides), resolve=True, enum_to_str=True),
+        )
         per_job.append(signatures(expand(pipeline, params), params))
     counts: dict[str, int] = {}
     for job in per_job:

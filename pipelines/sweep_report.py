@@ -161,20 +161,15 @@ def write_report(results: list[dict[str, Any]], out_dir: Path) -> tuple[Path, Pa
             img_tag(pareto_plot(points, front, labels), "Pareto front"),
         ]
     cells = sorted({r["cell"] for r in rows if r.get("cell")})
+    p50 = {(r["job"], r["cell"]): r["p50_ms"] for r in rows if r.get("cell")}
     parts.append(
-        "<h2>p50 latency (ms) per cell</h2><table><tr><th class='l'>experiment</th>"
-        + "".join(f"<th>{html.escape(c)}</th>" for c in cells)
+        "<h2>p50 latency (ms) per cell</h2><table><tr><th class='l'>cell</th>"
+        + "".join(f"<th>{html.escape(r['name'])}</th>" for r in results)
         + "</tr>"
     )
-    for result in results:
-        by_cell = {r["cell"]: r for r in rows if r["job"] == result["name"] and r.get("cell")}
-        parts.append(
-            f"<tr><td class='l'>{html.escape(result['name'])}</td>"
-            + "".join(
-                f"<td>{fmt(by_cell[c]['p50_ms']) if c in by_cell else '-'}</td>" for c in cells
-            )
-            + "</tr>"
-        )
+    for cell in cells:
+        values = "".join(f"<td>{fmt(p50.get((r['name'], cell)))}</td>" for r in results)
+        parts.append(f"<tr><td class='l'>{html.escape(cell)}</td>{values}</tr>")
     parts.append("</table></body></html>")
     html_path.write_text("\n".join(parts))
     return html_path, csv_path
