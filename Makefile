@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup system-deps toolchain run test lint typecheck bench
+.PHONY: setup test-deps toolchain run test lint typecheck bench
 
 setup: $(STAMP)
 
@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian packages the tests use (headless Chromium for the report, sshd for the SSH remote).
-system-deps:
-	bash scripts/install-system-deps.sh
+# What the tests use beyond .venv: Chromium, sshd, and moto's S3 server (see the script).
+test-deps:
+	bash scripts/install-test-deps.sh
 
 # Record the C++ toolchain fingerprint (a DVC dependency of build_cpp) if it changed.
 toolchain: setup
@@ -28,7 +28,7 @@ toolchain: setup
 run: toolchain
 	$(BIN)/dvc repro
 
-test: toolchain system-deps
+test: toolchain test-deps
 	$(BIN)/python -m pytest
 
 lint: setup

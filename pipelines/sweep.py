@@ -93,7 +93,8 @@ def run_experiment(
 def _run_in_clone(
     name: str, set_params: list[str], settings: SweepConfig, log_file: Path, targets: list[str]
 ) -> subprocess.CompletedProcess:
-    """The scale-out job: a fresh clone that shares only the git origin and the DVC remote."""
+    """The scale-out job: a fresh clone of the committed HEAD, sharing only the git origin and
+    the DVC remote (its own cache, its own workspace, nothing of this checkout's)."""
     origin = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="ckpt2cpp-job-") as folder:
         workspace = Path(folder) / "repo"
@@ -102,13 +103,10 @@ def _run_in_clone(
         )
         if clone.returncode != 0:
             return clone
-        remote = ["-r", settings.remote] if settings.remote else []
-        for local_config in (".dvc/config.local",):  # remote credentials stay out of git
-            if (origin / local_config).is_file():
-                (workspace / local_config).write_text((origin / local_config).read_text())
-        steps = [
+        steps = [["remote", "default", "--local", settings.remote]] if settings.remote else []
+        steps += [
             ["exp", "run", "--pull", "-n", name, *set_params, *targets],
-            ["push", "--run-cache", *remote],
+            ["push", "--run-cache"],
             ["exp", "push", "origin", name],
         ]
         for args in steps:

@@ -1,0 +1,224 @@
+"""Sharing through DVC remotes: a real sshd and a real S3 endpoint on 127.0.0.1.
+
+Each round trip: push (with the run-cache) from the built sr project, `git clone` it, pull,
+and prove every artifact is byte-identical, `dvc status` is clean and `dvc repro` runs nothing.
+"""
+
+import filecmp
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, env, run, stages_run
+
+pytestmark = pytest.mark.pipeline
+
+OUTPUTS = ["artifacts", "build/bin", "reports/index.html", "metrics/evaluate.json"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="module")
+def built(sr_project) -> Path:
+    """The sr project with its build committed, so a clone knows every output (dvc.lock)."""
+    run(["git", "add", "-A"], sr_project)
+    run(["git", "commit", "-qm", "built", "--allow-empty"], sr_project)
+    return sr_project
+
+
+def same_tree(a: Path, b: Path) -> list[str]:
+    """Relative paths under the outputs that differ in content (or exist on one side only)."""
+    differ = []
+    for output in OUTPUTS:
+        files = (
+            [output]
+            if (a / output).is_file()
+            else [
+                str(p.relative_to(a))
+                for p in (a / output).rglob("*")
+                if p.is_file() and p.name != ".gitignore"
+            ]
+        )
+        differ += [
+            f
+            for f in files
+            if not (b / f).is_file() or not filecmp.cmp(a / f, b / f, shallow=False)
+        ]
+    return differ
+
+
+def timed(command: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env() | (extra_env or {}),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return time.perf_counter() - started
+
+
+def round_trip(
+    built: Path,
+    clone: Path,
+    remote: str,
+    local_settings: list[list[str]],
+    dvc: list[str],
+    extra_env: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """push -> clone -> pull -> identical, clean, nothing to rerun; returns the timings."""
+    seconds = {"push": timed([*dvc, "push", "-r", remote, "--run-cache"], built, extra_env)}
+    run(["git", "clone", "-q", str(built), str(clone)], built)
+    for args in local_settings:
+        run(["dvc", "remote", "modify", "--local", remote, *args], clone)
+    seconds["pull"] = timed([*dvc, "pull", "-r", remote], clone, extra_env)
+    assert same_tree(built, clone) == []
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], clone).stdout
+    assert stages_run(run(["dvc", "repro"], clone).stdout) == []
+    print(f"{remote}: push {seconds['push']:.1f} s, pull {seconds['pull']:.1f} s")
+    return seconds
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    daemon = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not Path(daemon).is_file():
+        pytest.skip("openssh-server is not installed (make test-deps)")
+    folder = tmp_path_factory.mktemp("sshd")
+    for key in ("host_key", "client_key"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)], check=True
+        )
+    shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
+    port = free_port()
+    (folder / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\n"
+        f"PidFile {folder / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n"
+        "StrictModes no\nUsePAM no\nSubsystem sftp internal-sftp\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
+    process = subprocess.Popen(
+        [daemon, "-D", "-e", "-f", str(folder / "sshd_config")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    wait_for_port(port, process)
+    host_key = (folder / "host_key.pub").read_text().split()
+    (folder / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
+    yield {"port": port, "folder": folder, "user": os.environ.get("USER") or "root"}
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_ssh_round_trip_with_host_key_checking(built, sshd, tmp_path):
+    store = sshd["folder"] / "store"
+    remote, key = "ssh-team", str(sshd["folder"] / "client_key")
+    run(["dvc", "remote", "add", remote, f"ssh://127.0.0.1:{sshd['port']}{store}"], built)
+    credentials = [["keyfile", key], ["user", sshd["user"]]]
+    for args in credentials:  # key paths and users stay out of git
+        run(["dvc", "remote", "modify", "--local", remote, *args], built)
+    run(["git", "commit", "-qam", "ssh remote"], built)
+    assert key not in (built / ".dvc/config").read_text()
+    checked = {"CKPT2CPP_KNOWN_HOSTS": str(sshd["folder"] / "known_hosts")}
+    share = [sys.executable, "-m", "pipelines.share"]
+    round_trip(built, tmp_path / "clone", remote, credentials, share, checked)
+
+    # a teammate who only pulls: `dvc repro --pull` restores everything and runs nothing
+    teammate = tmp_path / "teammate"
+    run(["git", "clone", "-q", str(built), str(teammate)], built)
+    for args in credentials:
+        run(["dvc", "remote", "modify", "--local", remote, *args], teammate)
+    run(["dvc", "remote", "default", "--local", remote], teammate)
+    log = subprocess.run(
+        [*share, "repro", "--pull"],
+        cwd=teammate,
+        env=env() | checked,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert log.returncode == 0, log.stderr[-3000:]
+    assert stages_run(log.stdout) == []
+
+    # a changed parameter reruns only what depends on it, and the result goes back up
+    run([sys.executable, "-m", "pipelines.compose", "evaluate.runs=7"], teammate)
+    assert stages_run(run(["dvc", "repro"], teammate).stdout) == ["evaluate"]
+    timed([*share, "push", "-r", remote], teammate, checked)
+
+
+def test_a_host_key_that_does_not_match_stops_the_transfer(built, sshd, tmp_path):
+    wrong = tmp_path / "known_hosts"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True
+    )
+    other = (tmp_path / "other.pub").read_text().split()
+    wrong.write_text(f"[127.0.0.1]:{sshd['port']} {other[0]} {other[1]}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.share", "push", "-r", "ssh-team"],
+        cwd=built,
+        env=env() | {"CKPT2CPP_KNOWN_HOSTS": str(wrong)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "host key" in (result.stdout + result.stderr).lower()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory):
+    server = REPO / ".venv-moto/bin/moto_server"
+    if not server.is_file():
+        pytest.skip("moto[server] is not installed in .venv-moto (make test-deps)")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(server), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process)
+    url = f"http://127.0.0.1:{port}"
+    urllib.request.urlopen(urllib.request.Request(f"{url}/ckpt2cpp", method="PUT"), timeout=30)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_s3_round_trip(built, s3_endpoint, tmp_path):
+    remote = "s3-team"
+    run(["dvc", "remote", "add", remote, "s3://ckpt2cpp/store"], built)
+    run(["dvc", "remote", "modify", remote, "endpointurl", s3_endpoint], built)
+    credentials = [["access_key_id", "testing"], ["secret_access_key", "testing"]]
+    for args in credentials:
+        run(["dvc", "remote", "modify", "--local", remote, *args], built)
+    run(["git", "commit", "-qam", "s3 remote"], built)
+    assert "testing" not in (built / ".dvc/config").read_text()
+    round_trip(built, tmp_path / "clone", remote, credentials, ["dvc"])

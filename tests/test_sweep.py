@@ -1,0 +1,171 @@
+"""Sweeps: Hydra multirun over DVC experiments in parallel, the sweep report, the DVC queue, and
+the scale-out mode where every job works in its own clone against a shared remote."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.sweep import experiment_name, pipeline_overrides
+from pipelines.sweep_callback import expand_sweep
+from pipelines.sweep_plan import shared_stage_runs
+from pipelines.sweep_report import pareto_front
+from tests.conftest import REPO, run
+
+DIGITS = "model=digits"
+
+
+def test_experiment_names_are_git_ref_safe():
+    assert (
+        experiment_name(["model=digits", "quantize.modes=[int8,uint8]"])
+        == "model=digits,quantize.modes=-int8,uint8"
+    )
+    assert experiment_name([]) == "defaults"
+
+
+def test_the_sweeps_own_settings_are_not_experiment_params():
+    given = [
+        "model=sr",
+        "sweep.workspace=clone",
+        "hydra.launcher.n_jobs=3",
+        "hydra/launcher=joblib",
+    ]
+    assert pipeline_overrides(given) == ["model=sr"]
+
+
+def test_a_sweep_expands_like_hydras_basic_sweeper():
+    assert expand_sweep(["model=sr,digits", "evaluate.threads=1,2"]) == [
+        ["model=sr", "evaluate.threads=1"],
+        ["model=sr", "evaluate.threads=2"],
+        ["model=digits", "evaluate.threads=1"],
+        ["model=digits", "evaluate.threads=2"],
+    ]
+
+
+def test_the_pareto_front_keeps_only_undominated_points():
+    points = [(1.0, 5.0), (2.0, 2.0), (3.0, 3.0), (4.0, 1.0), (2.0, 2.0)]
+    assert pareto_front(points) == [0, 1, 3, 4]
+
+
+def test_shared_stages_are_planned_once_and_unshared_ones_not_at_all(monkeypatch):
+    monkeypatch.chdir(REPO)
+    runs = shared_stage_runs([["evaluate.threads=1"], ["evaluate.threads=2"]])
+    assert len(runs) == 1 and "evaluate" not in runs[0][1] and "checkpoint" in runs[0][1]
+    runs = shared_stage_runs(
+        [["quantize.calibration_samples=100"], ["quantize.calibration_samples=200"]]
+    )
+    shared = runs[0][1]
+    assert (
+        "trace@aoti" in shared
+        and "build_cpp" in shared
+        and not any(s.startswith("quantize@") for s in shared)
+    )
+    assert shared_stage_runs([["model=sr"], ["model=digits"]]) == [(["model=sr"], ["build_cpp"])]
+
+
+def sweep(project: Path, *overrides: str) -> list[dict]:
+    """Run a sweep and return its jobs' results, in job order."""
+    before = set((project / "multirun").glob("*")) if (project / "multirun").exists() else set()
+    run([sys.executable, "-m", "pipelines.sweep", "-m", *overrides], project, timeout=1800)
+    (folder,) = set((project / "multirun").glob("*")) - before
+    files = sorted(folder.glob("*/result.json"), key=lambda p: int(p.parent.name))
+    return [json.loads(p.read_text()) for p in files]
+
+
+def experiments(project: Path) -> dict[str, dict]:
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], project).stdout)
+    return {
+        rev["name"]: rev
+        for row in shown
+        for group in row.get("experiments") or []
+        for rev in group["revs"]
+        if rev.get("name")
+    }
+
+
+@pytest.mark.pipeline
+def test_a_four_job_sweep_runs_two_at_a_time_without_touching_the_workspace(digits_project):
+    head = run(["git", "rev-parse", "HEAD"], digits_project).stdout
+    status = run(["git", "status", "--porcelain"], digits_project).stdout
+    started = time.perf_counter()
+    results = sweep(
+        digits_project,
+        DIGITS,
+        "evaluate.threads=1,2",
+        "quantize.calibration_samples=100,200",
+        "hydra.launcher.n_jobs=2",
+    )
+    print(f"4-job sweep, 2 in parallel: {time.perf_counter() - started:.0f} s")
+    assert [r["ok"] for r in results] == [True] * 4, [r["error"] for r in results]
+    # the quantize stages two jobs share were built once, before the fan-out
+    assert all(r["stages_run"] == ["evaluate"] for r in results), [r["stages_run"] for r in results]
+    names = {r["name"] for r in results}
+    assert names <= set(experiments(digits_project))
+    report = (digits_project / "reports/sweep.html").read_text()
+    assert all(name in report for name in names) and "Pareto front" in report
+    assert len((digits_project / "reports/sweep.csv").read_text().splitlines()) > 4
+    assert run(["git", "rev-parse", "HEAD"], digits_project).stdout == head
+    assert run(["git", "status", "--porcelain"], digits_project).stdout == status
+
+
+@pytest.mark.pipeline
+def test_running_the_same_sweep_again_runs_no_stage(digits_project):
+    started = time.perf_counter()
+    results = sweep(
+        digits_project, DIGITS, "evaluate.threads=1,2", "quantize.calibration_samples=100,200"
+    )
+    print(f"cached re-run of the 4-job sweep: {time.perf_counter() - started:.0f} s")
+    assert [r["ok"] for r in results] == [True] * 4
+    assert [r["stages_run"] for r in results] == [[]] * 4
+
+
+@pytest.mark.pipeline
+def test_a_failed_job_is_reported_and_does_not_stop_the_others(digits_project):
+    results = sweep(digits_project, DIGITS, "evaluate.warmup=2,-1")
+    assert [r["ok"] for r in results] == [True, False]
+    assert "evaluate.warmup=-1 is invalid" in results[1]["error"]
+    report = (digits_project / "reports/sweep.html").read_text()
+    assert "evaluate.warmup=-1 is invalid" in report
+
+
+@pytest.mark.pipeline
+def test_the_dvc_queue_runs_a_grid_in_parallel(digits_project):
+    run(["dvc", "exp", "run", "--queue", "-S", DIGITS, "-S", "evaluate.runs=11,12"], digits_project)
+    run(["dvc", "queue", "start", "-j", "2"], digits_project)
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        status = run(["dvc", "queue", "status"], digits_project).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(5)
+    assert status.count("Success") >= 2, status
+    assert "Failed" not in status, status
+
+
+@pytest.mark.pipeline
+def test_clone_workspaces_scale_out_through_a_shared_remote(digits_project, tmp_path):
+    """submitit's local launcher stands in for a cluster: each job clones the repo, pulls from
+    the team remote, runs, and pushes its experiment and artifacts back."""
+    remote = tmp_path / "team-remote"
+    run(["dvc", "remote", "add", "team", str(remote)], digits_project)
+    run(["git", "add", ".dvc/config"], digits_project)
+    run(["git", "commit", "-qm", "team remote"], digits_project)
+    run(["dvc", "push", "-r", "team", "--run-cache"], digits_project)
+    results = sweep(
+        digits_project,
+        DIGITS,
+        "evaluate.runs=13,14",
+        "hydra/launcher=submitit_local",
+        "sweep.workspace=clone",
+        "sweep.remote=team",
+    )
+    assert [r["ok"] for r in results] == [True, True], [r["error"] for r in results]
+    assert all(r["stages_run"] == ["evaluate"] for r in results), [r["stages_run"] for r in results]
+    assert {r["name"] for r in results} <= set(experiments(digits_project))
+    pushed = subprocess.run(
+        ["find", str(remote), "-type", "f"], capture_output=True, text=True
+    ).stdout
+    assert "runs" in pushed  # the run-cache travelled through the remote
