@@ -74,7 +74,7 @@ class SweepCallback(Callback):
             key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else -1,
         )
         results = [json.loads(p.read_text()) for p in files]
-        paths = write_report(results, Path("reports"))
+        paths = write_report(results, Path("reports"), config.sweep.remote)
         log.info(
             "sweep of %d jobs: %d ok; report %s",
             len(results),

@@ -27,8 +27,12 @@ FIELDS = [
 METRICS = ("psnr", "accuracy")
 
 
-def experiment_metrics(name: str) -> dict[str, Any] | None:
-    """metrics/evaluate.json as committed in the experiment `name` (None if not found)."""
+def experiment_metrics(name: str, remote: str | None = None) -> dict[str, Any] | None:
+    """metrics/evaluate.json of the experiment `name` (None if there is none). The file is a DVC
+    output, so it is read through DVC: from the cache, or fetched from `remote` when a clone
+    workspace pushed it there."""
+    import dvc.api
+
     refs = subprocess.run(
         ["git", "for-each-ref", "--format=%(refname) %(objectname)", "refs/exps"],
         capture_output=True,
@@ -38,16 +42,13 @@ def experiment_metrics(name: str) -> dict[str, Any] | None:
     matches = [sha for ref, sha in (line.split() for line in refs) if ref.endswith(f"/{name}")]
     if not matches:
         return None
-    shown = subprocess.run(
-        ["git", "show", f"{matches[0]}:metrics/evaluate.json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return json.loads(shown.stdout) if shown.returncode == 0 else None
+    try:
+        return json.loads(dvc.api.read("metrics/evaluate.json", rev=matches[0], remote=remote))
+    except Exception:  # a missing file or object: reported as "no metrics" for that job
+        return None
 
 
-def table_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def table_rows(results: list[dict[str, Any]], remote: str | None = None) -> list[dict[str, Any]]:
     """One row per (job, cell); a failed job gets one row with its error."""
     rows = []
     for result in results:
@@ -56,7 +57,7 @@ def table_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "overrides": " ".join(result["overrides"]),
             "status": "ok" if result["ok"] else f"failed (exit {result['exit_code']})",
         }
-        metrics = experiment_metrics(result["name"]) if result["ok"] else None
+        metrics = experiment_metrics(result["name"], remote) if result["ok"] else None
         if metrics is None:
             rows.append(
                 {**base, "error": result.get("error") or "no metrics found for the experiment"}
@@ -114,9 +115,11 @@ def best_per_criterion(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return best
 
 
-def write_report(results: list[dict[str, Any]], out_dir: Path) -> tuple[Path, Path]:
+def write_report(
+    results: list[dict[str, Any]], out_dir: Path, remote: str | None = None
+) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = table_rows(results)
+    rows = table_rows(results, remote)
     csv_path, html_path = out_dir / "sweep.csv", out_dir / "sweep.html"
     with csv_path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
