@@ -71,30 +71,31 @@ def run_experiment(
     started = time.perf_counter()
     set_params = [arg for o in overrides for arg in ("-S", o)]
     if settings.workspace is Workspace.clone:
-        result = _run_in_clone(name, set_params, settings, log_file, list(targets))
+        exit_code, output = _run_in_clone(name, set_params, settings, log_file, list(targets))
     else:
         result = _dvc(
             ["exp", "run", "--temp", "-n", name, *set_params, *targets], log_file=log_file
         )
-    output = result.stdout + result.stderr
+        exit_code, output = result.returncode, result.stdout + result.stderr
     return {
         "name": name,
         "overrides": overrides,
-        "ok": result.returncode == 0,
-        "exit_code": result.returncode,
+        "ok": exit_code == 0,
+        "exit_code": exit_code,
         "stages_run": [
             line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")
         ],
         "seconds": round(time.perf_counter() - started, 1),
-        "error": None if result.returncode == 0 else _tail(output),
+        "error": None if exit_code == 0 else _tail(output),
     }
 
 
 def _run_in_clone(
     name: str, set_params: list[str], settings: SweepConfig, log_file: Path, targets: list[str]
-) -> subprocess.CompletedProcess:
+) -> tuple[int, str]:
     """The scale-out job: a fresh clone of the committed HEAD, sharing only the git origin and
-    the DVC remote (its own cache, its own workspace, nothing of this checkout's)."""
+    the DVC remote (its own cache, its own workspace, nothing of this checkout's).
+    Returns the first failing exit code (or 0) and the output of every step."""
     origin = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="ckpt2cpp-job-") as folder:
         workspace = Path(folder) / "repo"
@@ -102,18 +103,20 @@ def _run_in_clone(
             ["git", "clone", "-q", str(origin), str(workspace)], capture_output=True, text=True
         )
         if clone.returncode != 0:
-            return clone
+            return clone.returncode, clone.stderr
         steps = [["remote", "default", "--local", settings.remote]] if settings.remote else []
         steps += [
             ["exp", "run", "--pull", "-n", name, *set_params, *targets],
             ["push", "--run-cache"],
             ["exp", "push", "origin", name],
         ]
+        output = ""
         for args in steps:
             result = _dvc(args, cwd=workspace, log_file=log_file)
+            output += result.stdout + result.stderr
             if result.returncode != 0:
-                break
-        return result
+                return result.returncode, output
+        return 0, output
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="multirun")

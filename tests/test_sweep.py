@@ -100,8 +100,9 @@ def test_a_four_job_sweep_runs_two_at_a_time_without_touching_the_workspace(digi
     )
     print(f"4-job sweep, 2 in parallel: {time.perf_counter() - started:.0f} s")
     assert [r["ok"] for r in results] == [True] * 4, [r["error"] for r in results]
-    # the quantize stages two jobs share were built once, before the fan-out
-    assert all(r["stages_run"] == ["evaluate"] for r in results), [r["stages_run"] for r in results]
+    # the quantize stages two jobs share were built once, before the fan-out; the job with the
+    # default values was built by the fixture already and restores everything
+    assert [r["stages_run"] for r in results] == [["evaluate"], [], ["evaluate"], ["evaluate"]]
     names = {r["name"] for r in results}
     assert names <= set(experiments(digits_project))
     report = (digits_project / "reports/sweep.html").read_text()

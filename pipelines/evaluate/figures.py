@@ -2,6 +2,7 @@
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -70,57 +71,70 @@ def error_bars(results: Sequence[CellResult]) -> bytes:
 
 
 def latency_vs_error(results: Sequence[CellResult]) -> bytes:
+    """p50 against max abs error: one colour per artifact, circle = C++, square = Python."""
+    import matplotlib.pyplot as plt
+
     compared = [
         r for r in results if r.errors is not None and "p50_ms" in r.latency and not r.reference
     ]
-    fig, ax = _figure(7, 4.5)
+    fig, ax = _figure(8, 4.8)
+    artifacts = sorted({r.artifact for r in compared})
+    colours = plt.get_cmap("tab20")
     for r in compared:
         ax.scatter(
             r.latency["p50_ms"],
             max(_max_abs(r), 1e-9),
-            color=_color(r),
+            s=36,
+            color=colours(artifacts.index(r.artifact) % 20),
             marker="o" if r.language == "cpp" else "s",
         )
-        ax.annotate(
-            r.key,
-            (r.latency["p50_ms"], max(_max_abs(r), 1e-9)),
-            fontsize=7,
-            xytext=(3, 3),
-            textcoords="offset points",
-        )
+    for index, name in enumerate(artifacts):
+        ax.scatter([], [], color=colours(index % 20), marker="o", label=name)
     ax.set_yscale("log")
     ax.set_xlabel("p50 latency, ms (circle: C++, square: Python)")
-    ax.set_ylabel("max abs error vs original")
+    ax.set_ylabel("max abs error vs original (floor 1e-9)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _png(fig)
+
+
+def _panel_rows(panels: list[tuple[str, np.ndarray, dict]], columns: int) -> bytes:
+    """Images in rows of `columns`, each with its title and imshow options."""
+    import matplotlib.pyplot as plt
+
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.3 * columns, 2.5 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (title, image, options) in zip(axes.flat, panels, strict=False):
+        ax.imshow(image, **options)
+        ax.set_title(title, fontsize=8)
     return _png(fig)
 
 
 def image_grid(
-    low: np.ndarray, target: np.ndarray | None, panels: dict[str, np.ndarray], original: np.ndarray
+    low: np.ndarray,
+    target: np.ndarray | None,
+    outputs: dict[str, np.ndarray],
+    original: np.ndarray,
+    columns: int = 6,
 ) -> bytes:
-    """One evaluation image: input, ground truth, every artifact, and |artifact - original|x10."""
-    import matplotlib.pyplot as plt
-
-    columns = 2 + len(panels)
-    fig, axes = plt.subplots(2, columns, figsize=(2.1 * columns, 4.6))
-    first = [("input (low-res)", low), ("ground truth", target)]
-    for ax, (title, image) in zip(axes[0, :2], first, strict=True):
-        if image is not None:
-            ax.imshow(np.clip(image, 0, 1), interpolation="nearest")
-        ax.set_title(title, fontsize=8)
-    for ax in axes[1, :2]:
-        ax.axis("off")
-    for column, (name, image) in enumerate(panels.items(), start=2):
-        axes[0, column].imshow(np.clip(image, 0, 1))
-        axes[0, column].set_title(name, fontsize=8)
-        heat = np.abs(image - original).mean(axis=-1) * 10
-        axes[1, column].imshow(np.clip(heat, 0, 1), cmap="inferno", vmin=0, vmax=1)
-        axes[1, column].set_title(
-            f"|diff| x10, max {np.abs(image - original).max():.1e}", fontsize=7
-        )
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return _png(fig)
+    """One evaluation image: the input, the ground truth and every artifact's output, then each
+    artifact's |output - original| on one shared colour scale (brighter = further off)."""
+    rgb: dict[str, Any] = {"interpolation": "nearest"}
+    panels = [("input (low resolution)", np.clip(low, 0, 1), rgb)]
+    if target is not None:
+        panels.append(("ground truth", np.clip(target, 0, 1), rgb))
+    panels += [(name, np.clip(image, 0, 1), rgb) for name, image in outputs.items()]
+    diffs = {name: np.abs(image - original).mean(axis=-1) for name, image in outputs.items()}
+    top = max([float(d.max()) for d in diffs.values()] + [1e-9])
+    heat: dict[str, Any] = {"cmap": "inferno", "vmin": 0.0, "vmax": top}
+    rows = -(-len(panels) // columns) * columns
+    panels += [("", np.ones((1, 1, 3)), rgb)] * (rows - len(panels))  # heatmaps start a new row
+    panels += [
+        (f"{name} - original\nmax |diff| {float(d.max()):.1e}", d, heat)
+        for name, d in diffs.items()
+    ]
+    return _panel_rows(panels, columns)
 
 
 def disagreements(

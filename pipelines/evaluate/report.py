@@ -208,7 +208,7 @@ def html_report(
     for name, png in figures.items():
         parts += [f"<h2>{html.escape(name)}</h2>", img_tag(png, name)]
     for mode, rows in layers.items():
-        parts.append(f"<h2>Why {html.escape(mode)} loses accuracy: worst layers</h2>")
+        parts.append(f"<h2>Where {html.escape(mode)} lose accuracy: the worst layers</h2>")
         parts.append(
             "<p>From the TFLite quantization debugger; rmse/scale is the layer's error in "
             "quantization steps (above about 0.3 the layer loses more than rounding).</p>"
