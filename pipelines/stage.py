@@ -5,8 +5,11 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from pipelines.config import Config, ConfigError, load
+from pipelines import sidecar
+from pipelines.atomic import atomic_path
+from pipelines.config import Config, ConfigError, Framework, load
 from pipelines.errors import PipelineError
 
 log = logging.getLogger("ckpt2cpp")
@@ -31,3 +34,17 @@ def run_stage(name: str, body: Callable[[Config], None]) -> None:
         print(f"error: {name}: {error}", file=sys.stderr)
         sys.exit(1)
     log.info("%s finished in %.1f s", name, time.perf_counter() - started)
+
+
+def write_artifact(
+    cfg: Config, folder: Path, name: str, framework: Framework, build: Callable[[Path], object]
+) -> None:
+    """Build `folder/name` (and its sidecar) atomically with `build`; when `framework` is not in
+    model.frameworks, write a sidecar that says so instead, so DVC and later stages carry on."""
+    with atomic_path(folder) as out:
+        out.mkdir()
+        artifact = out / name
+        if framework in cfg.model.frameworks:
+            build(artifact)
+        else:
+            sidecar.write_skipped(artifact, f"{framework.name} is not in model.frameworks")

@@ -46,6 +46,19 @@ def experiment_name(overrides: list[str]) -> str:
     return re.sub(r"[^A-Za-z0-9._=,+-]+", "-", name).strip("-.")[:200]
 
 
+def experiment_refs() -> dict[str, str]:
+    """Every DVC experiment of this repository: name -> commit."""
+    listed = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname) %(objectname)", "refs/exps"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return {
+        ref.rsplit("/", 1)[1]: sha for ref, sha in (line.split() for line in listed.splitlines())
+    }
+
+
 def _dvc(
     args: list[str], cwd: Path | None = None, log_file: Path | None = None
 ) -> subprocess.CompletedProcess:

@@ -11,7 +11,13 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from pipelines.config import SweepConfig, Workspace
-from pipelines.sweep import RESULT, experiment_name, pipeline_overrides, run_experiment
+from pipelines.sweep import (
+    RESULT,
+    experiment_name,
+    experiment_refs,
+    pipeline_overrides,
+    run_experiment,
+)
 
 log = logging.getLogger("ckpt2cpp.sweep")
 
@@ -28,13 +34,7 @@ def expand_sweep(overrides: list[str]) -> list[list[str]]:
 def remove_experiments(names: list[str]) -> None:
     """Forget earlier experiments with these names, so re-running a sweep replaces them (the
     run-cache still has their outputs, so nothing reruns)."""
-    existing = subprocess.run(
-        ["git", "for-each-ref", "--format=%(refname)", "refs/exps"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    stale = [n for n in names if any(ref.endswith(f"/{n}") for ref in existing)]
+    stale = sorted(set(names) & set(experiment_refs()))
     if stale:
         subprocess.run(["dvc", "exp", "remove", *stale], capture_output=True, check=False)
 

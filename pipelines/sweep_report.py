@@ -4,12 +4,12 @@ best configuration per criterion (reports/sweep.html and reports/sweep.csv)."""
 import csv
 import html
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from pipelines.evaluate.figures import pareto_plot
 from pipelines.evaluate.report import STYLE, fmt, img_tag
+from pipelines.sweep import experiment_refs
 
 FIELDS = [
     "job",
@@ -33,17 +33,11 @@ def experiment_metrics(name: str, remote: str | None = None) -> dict[str, Any] |
     workspace pushed it there."""
     import dvc.api
 
-    refs = subprocess.run(
-        ["git", "for-each-ref", "--format=%(refname) %(objectname)", "refs/exps"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.splitlines()
-    matches = [sha for ref, sha in (line.split() for line in refs) if ref.endswith(f"/{name}")]
-    if not matches:
+    commit = experiment_refs().get(name)
+    if commit is None:
         return None
     try:
-        return json.loads(dvc.api.read("metrics/evaluate.json", rev=matches[0], remote=remote))
+        return json.loads(dvc.api.read("metrics/evaluate.json", rev=commit, remote=remote))
     except Exception:  # a missing file or object: reported as "no metrics" for that job
         return None
 

@@ -6,12 +6,11 @@ The mode comes from the dvc.yaml matrix item; every other setting from params.ya
 """
 
 import sys
+from pathlib import Path
 
-from pipelines import data, paths, sidecar
-from pipelines.atomic import atomic_path
-from pipelines.backends.tflite.export import FULL_INTEGER
-from pipelines.config import Config, ConfigError, QuantMode
-from pipelines.stage import run_stage
+from pipelines import data, paths
+from pipelines.config import Config, Framework, QuantMode
+from pipelines.stage import run_stage, write_artifact
 
 
 def parse_mode(argv: list[str]) -> QuantMode:
@@ -22,16 +21,8 @@ def parse_mode(argv: list[str]) -> QuantMode:
 
 
 def main(cfg: Config, mode: QuantMode) -> None:
-    with atomic_path(paths.tflite_dir(mode)) as out:
-        out.mkdir()
-        artifact = out / paths.tflite_model(mode).name
-        if not cfg.model.uses_tf:
-            sidecar.write_skipped(artifact, "tf is not in model.frameworks")
-            return
-        reason = sidecar.skipped_reason(paths.SAVEDMODEL_DIR)
-        if reason:
-            raise ConfigError(f"the SavedModel was not built ({reason})")
-        from pipelines.backends.tflite.export import quantize
+    def convert(artifact: Path) -> None:
+        from pipelines.backends.tflite.export import FULL_INTEGER, quantize
 
         calibration = (
             data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples)
@@ -41,13 +32,15 @@ def main(cfg: Config, mode: QuantMode) -> None:
         quantize(
             paths.SAVEDMODEL_DIR,
             mode,
-            cfg.model.input_name,
-            cfg.model.output_name,
-            cfg.model.input_shape,
+            cfg.model,
             calibration,
             artifact,
             cfg.quantize.fail_if_ineffective,
         )
+
+    write_artifact(
+        cfg, paths.tflite_dir(mode), paths.tflite_model(mode).name, Framework.tf, convert
+    )
 
 
 if __name__ == "__main__":

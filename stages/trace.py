@@ -7,13 +7,13 @@ The method comes from the dvc.yaml matrix item; every other setting from params.
 
 import logging
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from pipelines import data, metrics, paths, sidecar
-from pipelines.atomic import atomic_path
-from pipelines.config import Config, ExportMethod
-from pipelines.stage import run_stage
+from pipelines.config import Config, ExportMethod, Framework
+from pipelines.stage import run_stage, write_artifact
 
 log = logging.getLogger("ckpt2cpp.trace")
 
@@ -43,12 +43,7 @@ def twin_check(cfg: Config, module, inputs: np.ndarray) -> dict | None:
 
 
 def main(cfg: Config, method: ExportMethod) -> None:
-    with atomic_path(paths.torch_dir(method)) as out:
-        out.mkdir()
-        artifact = out / paths.torch_model(method).name
-        if not cfg.model.uses_torch:
-            sidecar.write_skipped(artifact, "torch is not in model.frameworks")
-            return
+    def export(artifact: Path) -> None:
         from pipelines.backends.torch import export, loader
 
         module = loader.restore(cfg.model, paths.TORCH_WEIGHTS)
@@ -64,6 +59,10 @@ def main(cfg: Config, method: ExportMethod) -> None:
             [s["shape"] for s in info["verified_sizes"]],
             info["export_seconds"],
         )
+
+    write_artifact(
+        cfg, paths.torch_dir(method), paths.torch_model(method).name, Framework.torch, export
+    )
 
 
 if __name__ == "__main__":

@@ -158,4 +158,4 @@ def test_an_op_the_converter_refuses_is_named(tmp_path):
     x = np.random.default_rng(0).random((2, 8, 8, 3), dtype=np.float32)
     savedmodel(network, model, tmp_path / "model", x, np.asarray(network(x)))
     with pytest.raises(PipelineError, match=r"refused the model in mode float32: 'tf.Erfinv' op"):
-        convert(tmp_path / "model", QuantMode.float32, "input", "output", [1, 8, 8, 3], None)
+        convert(tmp_path / "model", QuantMode.float32, model, None)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.config import QuantMode
+from pipelines.config import ModelConfig, QuantMode
 
 
 def _layer_name(tensor_name: str) -> str:
@@ -20,12 +20,7 @@ def _layer_name(tensor_name: str) -> str:
 
 
 def layer_errors(
-    savedmodel_dir: Path,
-    input_name: str,
-    output_name: str,
-    input_shape: list[int],
-    calibration: np.ndarray,
-    debug_inputs: np.ndarray,
+    savedmodel_dir: Path, model: ModelConfig, calibration: np.ndarray, debug_inputs: np.ndarray
 ) -> list[dict[str, Any]]:
     """Quantize to full integer (float I/O, as int8 and uint8 share their quantized layers) and
     compare every quantized layer with its float counterpart on `debug_inputs`.
@@ -35,11 +30,12 @@ def layer_errors(
     """
     import tensorflow as tf
 
-    from pipelines.backends.tflite.export import _configure, _converter
+    from pipelines.backends.tflite.export import configure, converter_for
 
     with tempfile.TemporaryDirectory(prefix="ckpt2cpp-debug-") as workdir:
-        converter = _converter(savedmodel_dir, input_name, output_name, input_shape, Path(workdir))
-        _configure(converter, QuantMode.int8, calibration)
+        converter = configure(
+            converter_for(savedmodel_dir, model, Path(workdir)), QuantMode.int8, calibration
+        )
         converter.inference_input_type = converter.inference_output_type = tf.float32
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=converter, debug_dataset=lambda: ([x[None]] for x in debug_inputs)

@@ -190,14 +190,7 @@ def _layer_diagnostics(cfg: Config, inputs: np.ndarray) -> dict[str, list[dict[s
     from pipelines.evaluate.debugger import layer_errors
 
     calibration = data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples)
-    rows = layer_errors(
-        paths.SAVEDMODEL_DIR,
-        cfg.model.input_name,
-        cfg.model.output_name,
-        cfg.model.input_shape,
-        calibration,
-        inputs[:8],
-    )
+    rows = layer_errors(paths.SAVEDMODEL_DIR, cfg.model, calibration, inputs[:8])
     label = " and ".join(m.name for m in integer_modes)
     return {label: rows[: cfg.evaluate.debug_layers]}
 

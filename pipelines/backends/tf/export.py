@@ -1,6 +1,7 @@
 """Export the Keras reference: a frozen GraphDef and a SavedModel with stable tensor names."""
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,17 @@ def savedmodel(
         error,
     )
     return info
+
+
+def from_checkpoint(
+    model: ModelConfig, exporter: Callable[..., dict[str, Any]], out: Path
+) -> dict[str, Any]:
+    """Restore the Keras reference written by the checkpoint stage and export it with `exporter`
+    (freeze or savedmodel), verified against it on the evaluation inputs."""
+    from pipelines import data, paths
+    from pipelines.backends.keras import loader
+    from pipelines.reference import predict_keras
+
+    keras_model = loader.restore(model, paths.TF_CHECKPOINT)
+    inputs, _ = data.load_eval(paths.DATASET)
+    return exporter(keras_model, model, out, inputs, predict_keras(keras_model, inputs))

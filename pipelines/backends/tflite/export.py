@@ -12,7 +12,7 @@ from tqdm import tqdm
 from pipelines import sidecar
 from pipelines.backends.tf.export import SERVE_TAG, SIGNATURE
 from pipelines.backends.tflite import inspect
-from pipelines.config import QuantMode
+from pipelines.config import ModelConfig, QuantMode
 from pipelines.errors import PipelineError
 
 log = logging.getLogger(__name__)
@@ -20,10 +20,8 @@ log = logging.getLogger(__name__)
 FULL_INTEGER = {QuantMode.int8: "int8", QuantMode.uint8: "uint8"}
 
 
-def _converter(
-    savedmodel_dir: Path, input_name: str, output_name: str, input_shape: list[int], workdir: Path
-):
-    """A converter over the serving signature with the input fixed at `input_shape` (LiteRT
+def converter_for(savedmodel_dir: Path, model: ModelConfig, workdir: Path):
+    """A converter over the serving signature with the input fixed at `model.input_shape` (LiteRT
     runners then need no resizing, and calibration sees the shape that will run) and the
     variables folded into constants (int8 calibration fails on variable reads otherwise).
 
@@ -37,16 +35,16 @@ def _converter(
 
     loaded = tf.saved_model.load(str(savedmodel_dir), tags=[SERVE_TAG])  # keeps variables alive
     serve = loaded.signatures[SIGNATURE]
-    spec = tf.TensorSpec(input_shape, tf.float32, name=input_name)
-    fixed = tf.function(lambda x: serve(**{input_name: x})[output_name]).get_concrete_function(spec)
-    frozen = convert_variables_to_constants_v2(fixed)
+    spec = tf.TensorSpec(model.input_shape, tf.float32, name=model.input_name)
+    fixed = tf.function(lambda x: serve(**{model.input_name: x})[model.output_name])
+    frozen = convert_variables_to_constants_v2(fixed.get_concrete_function(spec))
     module = tf.Module()
-    module.serve = tf.function(lambda x: {output_name: frozen(x)[0]}, input_signature=[spec])
+    module.serve = tf.function(lambda x: {model.output_name: frozen(x)[0]}, input_signature=[spec])
     tf.saved_model.save(module, str(workdir), signatures={SIGNATURE: module.serve})
     return tf.lite.TFLiteConverter.from_saved_model(str(workdir), signature_keys=[SIGNATURE])
 
 
-def _configure(converter, mode: QuantMode, calibration: np.ndarray | None):
+def configure(converter, mode: QuantMode, calibration: np.ndarray | None):
     """Apply the optimization settings of `mode` to a converter."""
     import tensorflow as tf
 
@@ -70,18 +68,13 @@ def _configure(converter, mode: QuantMode, calibration: np.ndarray | None):
 
 
 def convert(
-    savedmodel_dir: Path,
-    mode: QuantMode,
-    input_name: str,
-    output_name: str,
-    input_shape: list[int],
-    calibration: np.ndarray | None,
+    savedmodel_dir: Path, mode: QuantMode, model: ModelConfig, calibration: np.ndarray | None
 ) -> bytes:
     """Convert with the settings of `mode`; full-integer modes calibrate on `calibration`."""
     with tempfile.TemporaryDirectory(prefix="ckpt2cpp-tflite-") as workdir:
-        converter = _converter(savedmodel_dir, input_name, output_name, input_shape, Path(workdir))
+        converter = converter_for(savedmodel_dir, model, Path(workdir))
         try:
-            return _configure(converter, mode, calibration).convert()
+            return configure(converter, mode, calibration).convert()
         except Exception as error:  # the converter raises several unrelated types
             text = str(error)
             refused = re.search(r"('[\w.]+' op is [^\n]*)", text)
@@ -140,9 +133,7 @@ def describe(model_bytes: bytes, mode: QuantMode) -> dict[str, Any]:
 def quantize(
     savedmodel_dir: Path,
     mode: QuantMode,
-    input_name: str,
-    output_name: str,
-    input_shape: list[int],
+    model: ModelConfig,
     calibration: np.ndarray | None,
     out: Path,
     fail_if_ineffective: bool,
@@ -150,7 +141,7 @@ def quantize(
     """Convert, inspect and write `out` (.tflite) plus its sidecar."""
     import tensorflow as tf
 
-    model_bytes = convert(savedmodel_dir, mode, input_name, output_name, input_shape, calibration)
+    model_bytes = convert(savedmodel_dir, mode, model, calibration)
     info = describe(model_bytes, mode)
     if not info["effective"]:
         if fail_if_ineffective:
