@@ -11,7 +11,8 @@ from tqdm import tqdm
 from pipelines import data, paths, sidecar
 from pipelines.backends.cpp.build import PROGRAMS
 from pipelines.backends.registry import Artifact, artifacts
-from pipelines.config import Config, Framework, Language, QuantMode, Task
+from pipelines.backends.tflite.export import FULL_INTEGER
+from pipelines.config import Config, Framework, Language, Task
 from pipelines.evaluate import figures
 from pipelines.evaluate.cells import Cell, CellRun, cpp_command, python_command, run_cell
 from pipelines.evaluate.compare import PRIMARY_METRIC, CellResult, judge, quality, to_nhwc
@@ -155,11 +156,12 @@ def _figures(cfg, results, outputs, inputs, targets, originals) -> dict[str, byt
         return found
     panels = _one_output_per_artifact(results, outputs)
     if cfg.model.task is Task.super_resolution:
+        framework = {r.artifact: Framework[r.framework] for r in results}
         found["Image grid (evaluation sample 0)"] = figures.image_grid(
             inputs[0],
             None if targets is None else targets[0],
             {k: v[0] for k, v in panels.items()},
-            original[0],
+            {k: originals.get(framework[k], original)[0] for k in panels},
         )
     elif cfg.model.task is Task.classification:
         classes = {k: v.argmax(-1) for k, v in panels.items()}
@@ -184,7 +186,7 @@ def _one_output_per_artifact(results, outputs) -> dict[str, np.ndarray]:
 
 
 def _layer_diagnostics(cfg: Config, inputs: np.ndarray) -> dict[str, list[dict[str, Any]]]:
-    integer_modes = [m for m in cfg.quantize.modes if m in (QuantMode.int8, QuantMode.uint8)]
+    integer_modes = [m for m in cfg.quantize.modes if m in FULL_INTEGER]
     if not integer_modes or not cfg.model.uses_tf or cfg.evaluate.debug_layers == 0:
         return {}
     from pipelines.evaluate.debugger import layer_errors

@@ -115,17 +115,18 @@ def image_grid(
     low: np.ndarray,
     target: np.ndarray | None,
     outputs: dict[str, np.ndarray],
-    original: np.ndarray,
+    originals: dict[str, np.ndarray],
     columns: int = 6,
 ) -> bytes:
     """One evaluation image: the input, the ground truth and every artifact's output, then each
-    artifact's |output - original| on one shared colour scale (brighter = further off)."""
+    artifact's |output - original| (its own framework's original model) on one shared colour
+    scale (brighter = further off)."""
     rgb: dict[str, Any] = {"interpolation": "nearest"}
     panels = [("input (low resolution)", np.clip(low, 0, 1), rgb)]
     if target is not None:
         panels.append(("ground truth", np.clip(target, 0, 1), rgb))
     panels += [(name, np.clip(image, 0, 1), rgb) for name, image in outputs.items()]
-    diffs = {name: np.abs(image - original).mean(axis=-1) for name, image in outputs.items()}
+    diffs = {name: np.abs(image - originals[name]).mean(axis=-1) for name, image in outputs.items()}
     top = max([float(d.max()) for d in diffs.values()] + [1e-9])
     heat: dict[str, Any] = {"cmap": "inferno", "vmin": 0.0, "vmax": top}
     rows = -(-len(panels) // columns) * columns
