@@ -119,6 +119,8 @@ def _run_in_clone(
             return clone.returncode, clone.stderr
         steps = [["remote", "default", "--local", settings.remote]] if settings.remote else []
         steps += [
+            # everything HEAD's dvc.lock names; a missing object only means that stage reruns
+            ["pull", "--allow-missing"],
             ["exp", "run", "--pull", "-n", name, *set_params, *targets],
             ["push", "--run-cache"],
             ["exp", "push", "origin", name],
