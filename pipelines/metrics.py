@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from pipelines.config import Task
+
 
 def error_stats(actual: np.ndarray, expected: np.ndarray) -> dict[str, float]:
     """Max/mean abs error, relative error, and the smallest tolerance that would pass.
@@ -64,3 +66,22 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
 def agreement(logits: np.ndarray, reference_logits: np.ndarray) -> float:
     """Percent of samples whose top-1 class equals the reference model's."""
     return accuracy(logits, np.argmax(reference_logits, axis=-1))
+
+
+def task_quality(
+    task: Task, outputs: np.ndarray, targets: np.ndarray | None, original: np.ndarray | None = None
+) -> dict[str, float]:
+    """The task metric against ground truth and, if given, against the original model's outputs
+    (empty for a generic task)."""
+    found: dict[str, float] = {}
+    if task is Task.super_resolution:
+        if targets is not None:
+            found |= {"psnr": psnr(outputs, targets), "ssim": ssim(outputs, targets)}
+        if original is not None:
+            found["psnr_vs_original"] = psnr(outputs, original)
+    elif task is Task.classification:
+        if targets is not None:
+            found["accuracy"] = accuracy(outputs, targets)
+        if original is not None:
+            found["agreement"] = agreement(outputs, original)
+    return found

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from pipelines import data, metrics, paths
-from pipelines.config import Config, ModelConfig, Task
+from pipelines.config import Config, Task
 from pipelines.errors import PipelineError
 
 log = logging.getLogger(__name__)
@@ -33,19 +33,6 @@ def predict_torch(module, inputs: np.ndarray, batch: int = 32) -> np.ndarray:
             out = module(torch.from_numpy(inputs[i : i + batch]).permute(0, 3, 1, 2)).numpy()
             outs.append(out.transpose(0, 2, 3, 1) if out.ndim == 4 else out)
     return np.concatenate(outs)
-
-
-def task_quality(
-    model: ModelConfig, outputs: np.ndarray, targets: np.ndarray | None
-) -> dict[str, float]:
-    """The task metric of outputs against ground truth (empty when there is none)."""
-    if targets is None:
-        return {}
-    if model.task is Task.super_resolution:
-        return {"psnr": metrics.psnr(outputs, targets), "ssim": metrics.ssim(outputs, targets)}
-    if model.task is Task.classification:
-        return {"accuracy": metrics.accuracy(outputs, targets)}
-    return {}
 
 
 def _keras_reference(cfg: Config, dataset: data.Dataset):
@@ -109,7 +96,7 @@ def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dic
         keras_loader.save(cfg.model, keras_model, ckpt)
         outputs = predict_keras(keras_model, dataset.eval_inputs)
         np.save(checkpoint_dir / paths.KERAS_REFERENCE.name, outputs)
-        summary["tf"] = task_quality(cfg.model, outputs, dataset.eval_targets)
+        summary["tf"] = metrics.task_quality(cfg.model.task, outputs, dataset.eval_targets)
     if cfg.model.uses_torch:
         from pipelines.backends.torch import loader as torch_loader
 
@@ -117,14 +104,13 @@ def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dic
         weights = checkpoint_dir / paths.TORCH_WEIGHTS.relative_to(paths.CHECKPOINT)
         weights.parent.mkdir(parents=True)
         torch_loader.save(module, weights)
-        summary["torch"] = task_quality(
-            cfg.model, predict_torch(module, dataset.eval_inputs), dataset.eval_targets
-        )
+        outputs = predict_torch(module, dataset.eval_inputs)
+        summary["torch"] = metrics.task_quality(cfg.model.task, outputs, dataset.eval_targets)
     if cfg.model.task is Task.super_resolution and dataset.eval_targets is not None:
         from pipelines.data.photos import bicubic_upscale
 
         bicubic = bicubic_upscale(dataset.eval_inputs, int(cfg.model.arch.get("scale", 2)))
-        summary["bicubic"] = task_quality(cfg.model, bicubic, dataset.eval_targets)
+        summary["bicubic"] = metrics.task_quality(cfg.model.task, bicubic, dataset.eval_targets)
     data.save(dataset, dataset_dir, cfg.data.source)
     (checkpoint_dir / paths.TRAIN_SUMMARY.name).write_text(json.dumps(summary, indent=2) + "\n")
     return summary

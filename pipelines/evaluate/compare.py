@@ -65,27 +65,6 @@ def to_nhwc(outputs: np.ndarray, artifact: Artifact) -> np.ndarray:
     )
 
 
-def quality(
-    task: Task, outputs: np.ndarray, targets: np.ndarray | None, original: np.ndarray | None
-) -> dict[str, float]:
-    """The task metric against ground truth and against the original model's outputs."""
-    found: dict[str, float] = {}
-    if task is Task.super_resolution:
-        if targets is not None:
-            found |= {
-                "psnr": metrics.psnr(outputs, targets),
-                "ssim": metrics.ssim(outputs, targets),
-            }
-        if original is not None:
-            found["psnr_vs_original"] = metrics.psnr(outputs, original)
-    elif task is Task.classification:
-        if targets is not None:
-            found["accuracy"] = metrics.accuracy(outputs, targets)
-        if original is not None:
-            found["agreement"] = metrics.agreement(outputs, original)
-    return found
-
-
 def judge(
     cfg: Config,
     artifact: Artifact,
@@ -119,7 +98,7 @@ def judge(
     except ValueError as error:
         result.passed, result.verdict = False, str(error)
         return result
-    result.quality = quality(cfg.model.task, outputs, targets, original)
+    result.quality = metrics.task_quality(cfg.model.task, outputs, targets, original)
     primary = PRIMARY_METRIC.get(cfg.model.task)
     if primary in result.quality and primary in original_quality:
         result.metric_drop = original_quality[primary] - result.quality[primary]

@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from pipelines import data, paths, sidecar
+from pipelines import data, metrics, paths, sidecar
 from pipelines.backends.cpp.build import PROGRAMS
 from pipelines.backends.registry import Artifact, artifacts
 from pipelines.backends.tflite.export import FULL_INTEGER
 from pipelines.config import Config, Framework, Language, Task
 from pipelines.evaluate import figures
 from pipelines.evaluate.cells import Cell, CellRun, cpp_command, python_command, run_cell
-from pipelines.evaluate.compare import PRIMARY_METRIC, CellResult, judge, quality, to_nhwc
+from pipelines.evaluate.compare import PRIMARY_METRIC, CellResult, judge, to_nhwc
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def evaluate(cfg: Config, workdir: Path, bin_dir: Path = paths.CPP_BIN) -> Evalu
     runs = run_cells(cells, layouts, workdir, cfg)
     originals = _references(cells, runs)
     original_quality = {
-        fw: quality(cfg.model.task, out, targets, None) for fw, out in originals.items()
+        fw: metrics.task_quality(cfg.model.task, out, targets) for fw, out in originals.items()
     }
     results: list[CellResult] = []
     outputs: dict[str, np.ndarray] = {}
