@@ -5,7 +5,9 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 from pipelines import sidecar
 from pipelines.atomic import atomic_path
@@ -13,6 +15,7 @@ from pipelines.config import Config, ConfigError, Framework, load
 from pipelines.errors import PipelineError
 
 log = logging.getLogger("ckpt2cpp")
+E = TypeVar("E", bound=Enum)
 
 
 def setup_logging() -> None:
@@ -20,6 +23,15 @@ def setup_logging() -> None:
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True
     )
     logging.getLogger("absl").setLevel(logging.WARNING)
+
+
+def matrix_item(argv: list[str], choices: type[E], stage: str) -> E:
+    """The dvc.yaml matrix item a stage was started with: `python -m stages.<stage> ITEM`."""
+    if len(argv) != 1 or argv[0] not in choices.__members__:
+        raise SystemExit(
+            f"usage: python -m stages.{stage} ITEM  (ITEM: {', '.join(choices.__members__)})"
+        )
+    return choices[argv[0]]
 
 
 def run_stage(name: str, body: Callable[[Config], None]) -> None:

@@ -10,14 +10,7 @@ from pathlib import Path
 
 from pipelines import data, paths
 from pipelines.config import Config, Framework, QuantMode
-from pipelines.stage import run_stage, write_artifact
-
-
-def parse_mode(argv: list[str]) -> QuantMode:
-    allowed = ", ".join(QuantMode.__members__)
-    if len(argv) != 1 or argv[0] not in QuantMode.__members__:
-        raise SystemExit(f"usage: python -m stages.quantize MODE  (MODE: {allowed})")
-    return QuantMode[argv[0]]
+from pipelines.stage import matrix_item, run_stage, write_artifact
 
 
 def main(cfg: Config, mode: QuantMode) -> None:
@@ -44,5 +37,5 @@ def main(cfg: Config, mode: QuantMode) -> None:
 
 
 if __name__ == "__main__":
-    selected = parse_mode(sys.argv[1:])
+    selected = matrix_item(sys.argv[1:], QuantMode, "quantize")
     run_stage(f"quantize@{selected.name}", lambda cfg: main(cfg, selected))

@@ -13,17 +13,9 @@ import numpy as np
 
 from pipelines import data, metrics, paths, sidecar
 from pipelines.config import Config, ExportMethod, Framework
-from pipelines.stage import run_stage, write_artifact
+from pipelines.stage import matrix_item, run_stage, write_artifact
 
 log = logging.getLogger("ckpt2cpp.trace")
-
-
-def parse_method(argv: list[str]) -> ExportMethod:
-    if len(argv) != 1 or argv[0] not in ExportMethod.__members__:
-        raise SystemExit(
-            f"usage: python -m stages.trace METHOD  (METHOD: {', '.join(ExportMethod.__members__)})"
-        )
-    return ExportMethod[argv[0]]
 
 
 def twin_check(cfg: Config, module, inputs: np.ndarray) -> dict | None:
@@ -66,5 +58,5 @@ def main(cfg: Config, method: ExportMethod) -> None:
 
 
 if __name__ == "__main__":
-    selected = parse_method(sys.argv[1:])
+    selected = matrix_item(sys.argv[1:], ExportMethod, "trace")
     run_stage(f"trace@{selected.name}", lambda cfg: main(cfg, selected))
