@@ -115,11 +115,12 @@ def terminal_table(results: Sequence[CellResult], task) -> str:
 
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
+body{font-family:system-ui,sans-serif;margin:24px;color:#222}
 h1{margin-bottom:0}.sub{color:#666;margin-top:4px}
 table{border-collapse:collapse;font-size:13px;margin:12px 0}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}th{background:#f3f3f3}
-td.l,th.l{text-align:left}tr.pass td.v{background:#e8f5e9}tr.fail td.v{background:#ffebee}
+td.l,th.l{text-align:left}td.v{white-space:nowrap;text-align:left}
+tr.pass td.v{background:#e8f5e9}tr.fail td.v{background:#ffebee}
 tr.ref td{font-style:italic}img{max-width:100%;border:1px solid #eee;margin:6px 0}
 .fail-detail{color:#b71c1c;font-family:monospace;font-size:12px;white-space:pre-wrap;text-align:left}
 """
