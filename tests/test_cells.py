@@ -16,7 +16,7 @@ def inputs(tmp_path):
 
 def cell(runner: str) -> Cell:
     command = python_command(f"tests.doubles.{runner}", REPO / "no-model", REPO / "params.yaml")
-    return Cell(f"{runner}@python", runner, "python", command)
+    return Cell(runner, "python", command)
 
 
 def test_a_working_cell_returns_outputs_and_stats(inputs, tmp_path, monkeypatch):
@@ -59,3 +59,26 @@ def test_a_crash_does_not_stop_the_other_cells(inputs, tmp_path, monkeypatch):
     cells = [(artifact, cell("SegfaultRunner")), (artifact, cell("DoublingRunner"))]
     runs = run_cells(cells, {"NHWC": inputs}, tmp_path, load(REPO / "params.yaml"))
     assert [r.ok for r in runs] == [False, True]
+
+
+def test_an_output_of_the_wrong_shape_fails_its_cell_and_is_compared_with_nothing(monkeypatch):
+    from pipelines.backends.registry import Artifact
+    from pipelines.config import Framework, load
+    from pipelines.evaluate.cells import CellRun
+    from pipelines.evaluate.evaluation import judge_cells
+
+    monkeypatch.chdir(REPO)
+    cfg = load(REPO / "params.yaml")
+    original = np.random.default_rng(0).random((2, 16, 16, 3), dtype=np.float32)
+    artifact = Artifact("tf/double", "double", Framework.tf, REPO / "no-model", "double", None)
+    python, cpp = Cell(artifact.name, "python", []), Cell(artifact.name, "cpp", [])
+    runs = [CellRun(python, outputs=original + 1e-3), CellRun(cpp, outputs=original[..., :1])]
+    results, outputs = judge_cells(
+        cfg, [(artifact, python), (artifact, cpp)], runs, {Framework.tf: original}, {}, original
+    )
+    by_key = {r.key: r for r in results}
+    assert by_key["tf/double@cpp"].passed is False
+    assert "shape (2, 16, 16, 1) differs" in by_key["tf/double@cpp"].verdict
+    assert "cpp_vs_python" not in by_key["tf/double@cpp"].quality  # no silent broadcasting
+    assert list(outputs) == ["tf/double@python"]
+    assert by_key["tf/double@python"].errors["max_abs"] == pytest.approx(1e-3, rel=1e-3)

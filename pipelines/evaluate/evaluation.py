@@ -35,14 +35,20 @@ def plan(cfg: Config, found: list[Artifact], bin_dir: Path) -> list[tuple[Artifa
     for artifact in found:
         if Language.python in cfg.evaluate.languages or artifact.reference:
             command = python_command(artifact.python_runner, artifact.path)
-            cells.append(
-                (artifact, Cell(f"{artifact.name}@python", artifact.name, "python", command))
-            )
+            cells.append((artifact, Cell(artifact.name, "python", command)))
         runtime = artifact.cpp_runtime
         if Language.cpp in cfg.evaluate.languages and runtime in cfg.cpp.runtimes:
             command = cpp_command(bin_dir / PROGRAMS[runtime], artifact.path)
-            cells.append((artifact, Cell(f"{artifact.name}@cpp", artifact.name, "cpp", command)))
+            cells.append((artifact, Cell(artifact.name, "cpp", command)))
     return cells
+
+
+def write_inputs(inputs: np.ndarray, workdir: Path) -> dict[str, Path]:
+    """The evaluation inputs as .npy files, one per layout the runtimes take (NHWC, NCHW)."""
+    layouts = {"NHWC": workdir / "inputs_nhwc.npy", "NCHW": workdir / "inputs_nchw.npy"}
+    np.save(layouts["NHWC"], inputs)
+    np.save(layouts["NCHW"], np.ascontiguousarray(inputs.transpose(0, 3, 1, 2)))
+    return layouts
 
 
 def run_cells(
@@ -84,38 +90,48 @@ def _references(cells, runs) -> dict[Framework, np.ndarray]:
 def evaluate(cfg: Config, workdir: Path, bin_dir: Path = paths.CPP_BIN) -> Evaluation:
     """Run the whole matrix and return judged results plus report material."""
     inputs, targets = data.load_eval(paths.DATASET)
-    layouts = {"NHWC": workdir / "inputs_nhwc.npy", "NCHW": workdir / "inputs_nchw.npy"}
-    np.save(layouts["NHWC"], inputs)
-    np.save(layouts["NCHW"], np.ascontiguousarray(inputs.transpose(0, 3, 1, 2)))
     cells = plan(cfg, artifacts(cfg), bin_dir)
-    runs = run_cells(cells, layouts, workdir, cfg)
+    runs = run_cells(cells, write_inputs(inputs, workdir), workdir, cfg)
     originals = _references(cells, runs)
     original_quality = {
         fw: metrics.task_quality(cfg.model.task, out, targets) for fw, out in originals.items()
     }
-    results: list[CellResult] = []
-    outputs: dict[str, np.ndarray] = {}
-    for (artifact, cell), run in zip(cells, runs, strict=True):
-        out = to_nhwc(run.outputs, artifact) if run.outputs is not None else None
-        if out is not None:
-            outputs[cell.key] = out
-        results.append(
-            judge(
-                cfg,
-                artifact,
-                run,
-                out,
-                originals.get(artifact.framework),
-                original_quality.get(artifact.framework, {}),
-                targets,
-            )
-        )
-    _compare_languages(results, outputs)
+    results, outputs = judge_cells(cfg, cells, runs, originals, original_quality, targets)
     evaluation = Evaluation(_summary(cfg, results, original_quality), results)
     evaluation.figures = _figures(cfg, results, outputs, inputs, targets, originals)
     evaluation.layers = _layer_diagnostics(cfg, inputs)
     evaluation.notes = _notes(cfg)
     return evaluation
+
+
+def judge_cells(
+    cfg: Config,
+    cells: list[tuple[Artifact, Cell]],
+    runs: list[CellRun],
+    originals: dict[Framework, np.ndarray],
+    original_quality: dict[Framework, dict[str, float]],
+    targets: np.ndarray | None,
+) -> tuple[list[CellResult], dict[str, np.ndarray]]:
+    """Judge every cell, and keep (by cell key) the outputs shaped like their original's, the
+    only ones the language comparison and the pictures can use."""
+    results: list[CellResult] = []
+    outputs: dict[str, np.ndarray] = {}
+    for (artifact, cell), run in zip(cells, runs, strict=True):
+        out = to_nhwc(run.outputs, artifact) if run.outputs is not None else None
+        result = judge(
+            cfg,
+            artifact,
+            run,
+            out,
+            originals.get(artifact.framework),
+            original_quality.get(artifact.framework, {}),
+            targets,
+        )
+        if out is not None and result.errors is not None:
+            outputs[cell.key] = out
+        results.append(result)
+    _compare_languages(results, outputs)
+    return results, outputs
 
 
 def _compare_languages(results: list[CellResult], outputs: dict[str, np.ndarray]) -> None:
@@ -151,22 +167,23 @@ def _figures(cfg, results, outputs, inputs, targets, originals) -> dict[str, byt
         "Error per cell": figures.error_bars(results),
         "Latency vs error": figures.latency_vs_error(results),
     }
-    original = originals.get(Framework.tf, originals.get(Framework.torch))
-    if original is None:
-        return found
     panels = _one_output_per_artifact(results, outputs)
+    if not panels:
+        return found
+    # each artifact against its own framework's original (outputs only exist where one does)
+    framework = {r.artifact: Framework[r.framework] for r in results}
+    original = {k: originals[framework[k]] for k in panels}
     if cfg.model.task is Task.super_resolution:
-        framework = {r.artifact: Framework[r.framework] for r in results}
         found["Image grid (evaluation sample 0)"] = figures.image_grid(
             inputs[0],
             None if targets is None else targets[0],
             {k: v[0] for k, v in panels.items()},
-            {k: originals.get(framework[k], original)[0] for k in panels},
+            {k: v[0] for k, v in original.items()},
         )
     elif cfg.model.task is Task.classification:
         classes = {k: v.argmax(-1) for k, v in panels.items()}
         found["Disagreements with the original model"] = figures.disagreements(
-            inputs, original.argmax(-1), classes, targets
+            inputs, {k: v.argmax(-1) for k, v in original.items()}, classes, targets
         )
         if targets is not None and classes:
             worst = min(classes, key=lambda k: float(np.mean(classes[k] == targets)))
@@ -200,7 +217,7 @@ def _layer_diagnostics(cfg: Config, inputs: np.ndarray) -> dict[str, list[dict[s
 def _notes(cfg: Config) -> list[str]:
     notes = []
     for mode in cfg.quantize.modes:
-        info = sidecar.read(paths.tflite_model(mode)) if paths.tflite_model(mode).is_file() else {}
-        if info and not info.get("effective", True):
+        info = sidecar.read_optional(paths.tflite_model(mode))
+        if not info.get("effective", True):
             notes.append(f"tflite/{mode.name}: {info['effect']}")
     return notes

@@ -18,12 +18,15 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, rows: int = 0, columns: int = 0):
+    """A headless (Agg) figure; with `rows` and `columns`, a 2-D array of axes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if rows and columns:
+        return plt.subplots(rows, columns, figsize=(width, height), squeeze=False)
     return plt.subplots(figsize=(width, height))
 
 
@@ -99,10 +102,8 @@ def latency_vs_error(results: Sequence[CellResult]) -> bytes:
 
 def _panel_rows(panels: list[tuple[str, np.ndarray, dict]], columns: int) -> bytes:
     """Images in rows of `columns`, each with its title and imshow options."""
-    import matplotlib.pyplot as plt
-
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.3 * columns, 2.5 * rows), squeeze=False)
+    fig, axes = _figure(2.3 * columns, 2.5 * rows, rows, columns)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (title, image, options) in zip(axes.flat, panels, strict=False):
@@ -140,23 +141,23 @@ def image_grid(
 
 def disagreements(
     images: np.ndarray,
-    original: np.ndarray,
+    original: dict[str, np.ndarray],
     predicted: dict[str, np.ndarray],
     labels: np.ndarray | None,
     limit: int = 12,
 ) -> bytes:
-    """Digits where an artifact's class differs from the original model's, with both labels."""
-    import matplotlib.pyplot as plt
-
+    """Digits where an artifact's class differs from its original model's, with both labels."""
     cases = [
-        (name, i) for name, pred in predicted.items() for i in np.flatnonzero(pred != original)
+        (name, i)
+        for name, pred in predicted.items()
+        for i in np.flatnonzero(pred != original[name])
     ][:limit]
     columns = max(len(cases), 1)
-    fig, axes = plt.subplots(1, columns, figsize=(1.4 * columns, 1.9), squeeze=False)
+    fig, axes = _figure(1.4 * columns, 1.9, 1, columns)
     for ax, (name, i) in zip(axes[0], cases, strict=False):
         ax.imshow(images[i, ..., 0], cmap="gray_r")
         truth = f" true {labels[i]}" if labels is not None else ""
-        ax.set_title(f"{name}\norig {original[i]} -> {predicted[name][i]}{truth}", fontsize=6)
+        ax.set_title(f"{name}\norig {original[name][i]} -> {predicted[name][i]}{truth}", fontsize=6)
     for ax in axes.flat:
         ax.axis("off")
     if not cases:
