@@ -15,13 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np
-
 from pipelines import data, paths
-from pipelines.backends.cpp.build import PROGRAMS
 from pipelines.backends.registry import artifacts
-from pipelines.config import load
-from pipelines.evaluate.cells import Cell, cpp_command, python_command, run_cell
+from pipelines.config import Language, load
+from pipelines.evaluate.cells import run_cell
+from pipelines.evaluate.evaluation import plan, write_inputs
 
 
 def main() -> None:
@@ -31,35 +29,27 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     cfg = load()
+    cfg.evaluate.languages = list(Language)
     inputs, _ = data.load_eval(paths.DATASET)
+    with_cpp = [a for a in artifacts(cfg) if a.cpp_runtime in cfg.cpp.runtimes]
+    cells = plan(cfg, with_cpp, paths.CPP_BIN)
     p50: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        layouts = {"NHWC": workdir / "nhwc.npy", "NCHW": workdir / "nchw.npy"}
-        np.save(layouts["NHWC"], inputs[:4])
-        np.save(layouts["NCHW"], np.ascontiguousarray(inputs[:4].transpose(0, 3, 1, 2)))
-        pairs = [a for a in artifacts(cfg) if a.cpp_runtime in cfg.cpp.runtimes]
+        layouts = write_inputs(inputs[:4], workdir)
         for round_ in range(args.rounds):
-            for artifact in pairs:
-                for language, command in (
-                    ("python", python_command(artifact.python_runner, artifact.path)),
-                    (
-                        "cpp",
-                        cpp_command(paths.CPP_BIN / PROGRAMS[artifact.cpp_runtime], artifact.path),
-                    ),
-                ):
-                    key = f"{artifact.name}@{language}"
-                    run = run_cell(
-                        Cell(key, artifact.name, language, command),
-                        layouts[artifact.layout],
-                        workdir,
-                        warmup=10,
-                        runs=args.runs,
-                        threads=args.threads,
-                        timeout_s=600,
-                    )
-                    if run.ok:
-                        p50.setdefault(key, []).append(run.stats["p50_ms"])
+            for artifact, cell in cells:
+                run = run_cell(
+                    cell,
+                    layouts[artifact.layout],
+                    workdir,
+                    warmup=10,
+                    runs=args.runs,
+                    threads=args.threads,
+                    timeout_s=600,
+                )
+                if run.ok:
+                    p50.setdefault(cell.key, []).append(run.stats["p50_ms"])
             print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
     median = {k: statistics.median(v) for k, v in p50.items()}
     print(f"{'artifact':<18} {'python p50 ms':>14} {'C++ p50 ms':>11} {'python/C++':>11}")

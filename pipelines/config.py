@@ -364,10 +364,9 @@ class Config:
 
     def check(self) -> None:
         """Range-check every section (types were checked by OmegaConf already)."""
-        for section in (self.model, self.model.train, self.data, self.quantize, self.trace):
+        sections = (self.model, self.model.train, self.data, self.quantize, self.trace, self.cpp)
+        for section in (*sections, self.evaluate):
             section.check()
-        self.cpp.check()
-        self.evaluate.check()
 
 
 def register_configs() -> None:

@@ -16,7 +16,6 @@ FROZEN_GRAPH = FROZEN / "model.pb"
 SAVEDMODEL = ARTIFACTS / "savedmodel"
 SAVEDMODEL_DIR = SAVEDMODEL / "model"
 BUILD = Path("build")
-TOOLCHAIN = BUILD / "toolchain.json"
 CPP_BIN = BUILD / "bin"
 CMAKE_DIR = BUILD / "cmake"
 METRICS = Path("metrics")

@@ -38,8 +38,11 @@ def write_skipped(artifact: Path, reason: str) -> None:
     write(artifact, {"skipped": reason})
 
 
-def skipped_reason(artifact: Path) -> str | None:
+def read_optional(artifact: Path) -> dict[str, Any]:
+    """The sidecar of `artifact`, or {} when there is none (the stage did not run)."""
     path = sidecar_path(artifact)
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text()).get("skipped")
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def skipped_reason(artifact: Path) -> str | None:
+    return read_optional(artifact).get("skipped")

@@ -28,6 +28,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from pipelines.config import SweepConfig, Workspace
+from pipelines.evaluate.cells import last_lines
 
 log = logging.getLogger("ckpt2cpp.sweep")
 
@@ -69,10 +70,6 @@ def _dvc(
     return result
 
 
-def _tail(text: str, lines: int = 8) -> str:
-    return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])
-
-
 def run_experiment(
     name: str,
     overrides: list[str],
@@ -99,7 +96,7 @@ def run_experiment(
             line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")
         ],
         "seconds": round(time.perf_counter() - started, 1),
-        "error": None if exit_code == 0 else _tail(output),
+        "error": None if exit_code == 0 else last_lines(output, 8),
     }
 
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pipelines.backends.registry import KERAS_ORIGINAL, TORCH_ORIGINAL
+from pipelines.evaluate.compare import PRIMARY_METRIC
 from pipelines.evaluate.figures import pareto_plot
 from pipelines.evaluate.report import STYLE, fmt, img_tag
 from pipelines.sweep import experiment_refs
@@ -24,16 +26,15 @@ FIELDS = [
     "size_kb",
     "error",
 ]
-METRICS = ("psnr", "accuracy")
+METRICS = tuple(PRIMARY_METRIC.values())
 
 
-def experiment_metrics(name: str, remote: str | None = None) -> dict[str, Any] | None:
-    """metrics/evaluate.json of the experiment `name` (None if there is none). The file is a DVC
-    output, so it is read through DVC: from the cache, or fetched from `remote` when a clone
+def experiment_metrics(commit: str | None, remote: str | None = None) -> dict[str, Any] | None:
+    """metrics/evaluate.json of the experiment at `commit` (None if there is none). The file is a
+    DVC output, so it is read through DVC: from the cache, or fetched from `remote` when a clone
     workspace pushed it there."""
     import dvc.api
 
-    commit = experiment_refs().get(name)
     if commit is None:
         return None
     try:
@@ -45,13 +46,14 @@ def experiment_metrics(name: str, remote: str | None = None) -> dict[str, Any] |
 def table_rows(results: list[dict[str, Any]], remote: str | None = None) -> list[dict[str, Any]]:
     """One row per (job, cell); a failed job gets one row with its error."""
     rows = []
+    commits = experiment_refs()
     for result in results:
         base = {
             "job": result["name"],
             "overrides": " ".join(result["overrides"]),
             "status": "ok" if result["ok"] else f"failed (exit {result['exit_code']})",
         }
-        metrics = experiment_metrics(result["name"], remote) if result["ok"] else None
+        metrics = experiment_metrics(commits.get(result["name"]), remote) if result["ok"] else None
         if metrics is None:
             rows.append(
                 {**base, "error": result.get("error") or "no metrics found for the experiment"}
@@ -90,7 +92,7 @@ def _candidates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for r in rows
         if r.get("p50_ms") is not None
         and r.get("max_abs") is not None
-        and not r["cell"].startswith(("keras/", "torch/eager"))
+        and r["cell"].split("@")[0] not in (KERAS_ORIGINAL, TORCH_ORIGINAL)
     ]
 
 

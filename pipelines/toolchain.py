@@ -101,19 +101,24 @@ def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     return out
 
 
+def compare_with_lock() -> tuple[dict[str, Any], list[str]]:
+    """This machine's fingerprint, and how cpp/toolchain.json differs from it."""
+    current = fingerprint()
+    recorded = json.loads(LOCK.read_text()) if LOCK.is_file() else {}
+    return current, differences(recorded, current)
+
+
 def main() -> None:
-    current = render(fingerprint())
-    recorded = LOCK.read_text() if LOCK.is_file() else ""
+    current, diff = compare_with_lock()
     if "--check" in sys.argv[1:]:
-        if recorded != current:
-            diff = differences(json.loads(recorded or "{}"), json.loads(current))
+        if diff:
             sys.exit(
                 f"error: {LOCK} does not describe this machine ({'; '.join(diff)}): "
                 "run python -m pipelines.toolchain"
             )
         return
-    if recorded != current:
-        LOCK.write_text(current)
+    if diff:
+        LOCK.write_text(render(current))
         print(f"updated {LOCK}: the C++ runners will be rebuilt by the next dvc repro")
 
 

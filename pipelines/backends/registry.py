@@ -16,6 +16,8 @@ PYTHON_RUNNERS = {
     "torch": "pipelines.backends.torch.runner.TorchEagerRunner",
     "torchscript": "pipelines.backends.torch.runner.TorchExportRunner",
 }
+# The original models every other artifact is compared with, by artifact name.
+KERAS_ORIGINAL, TORCH_ORIGINAL = "keras/checkpoint", "torch/eager"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ def artifacts(cfg: Config) -> list[Artifact]:
     found: list[Artifact] = []
     if cfg.model.uses_tf:
         found.append(
-            Artifact("keras/checkpoint", "keras", tf, paths.TF_CHECKPOINT, "keras", None, True)
+            Artifact(KERAS_ORIGINAL, "keras", tf, paths.TF_CHECKPOINT, "keras", None, True)
         )
         found.append(
             Artifact(
@@ -58,7 +60,7 @@ def artifacts(cfg: Config) -> list[Artifact]:
             )
     if cfg.model.uses_torch:
         found.append(
-            Artifact("torch/eager", "torch", torch, paths.TORCH_WEIGHTS, "torch", None, True)
+            Artifact(TORCH_ORIGINAL, "torch", torch, paths.TORCH_WEIGHTS, "torch", None, True)
         )
         for method in cfg.trace.methods:
             path = paths.torch_model(method)

@@ -23,10 +23,14 @@ from pipelines import toolchain
 class Cell:
     """One artifact in one runtime: the command that runs it and where it writes."""
 
-    key: str  # "<artifact>@<language>", e.g. "tflite/int8@cpp"
     artifact: str
     language: str
     command: list[str]
+
+    @property
+    def key(self) -> str:
+        """`<artifact>@<language>`, e.g. `tflite/int8@cpp`."""
+        return f"{self.artifact}@{self.language}"
 
 
 @dataclass
@@ -119,7 +123,7 @@ def run_cell(
         )
     except subprocess.TimeoutExpired as expired:
         result.failure = f"timed out after {timeout_s:g} s"
-        result.stderr_tail = _tail(expired.stderr)
+        result.stderr_tail = last_lines(expired.stderr)
         result.wall_s = time.perf_counter() - started
         return result
     except OSError as error:
@@ -127,7 +131,7 @@ def run_cell(
         return result
     result.wall_s = time.perf_counter() - started
     result.exit_code = process.returncode
-    result.stderr_tail = _tail(process.stderr)
+    result.stderr_tail = last_lines(process.stderr)
     if process.returncode != 0:
         result.failure = describe_exit(process.returncode)
     elif not (outputs.is_file() and stats.is_file()):
@@ -138,7 +142,8 @@ def run_cell(
     return result
 
 
-def _tail(text: str | bytes | None, lines: int = 6) -> str:
+def last_lines(text: str | bytes | None, lines: int = 6) -> str:
+    """The last `lines` non-blank lines of a process's output."""
     if isinstance(text, bytes):
         text = text.decode(errors="replace")
     kept = [line for line in (text or "").splitlines() if line.strip()]

@@ -147,7 +147,7 @@ def html_report(
         "size kB",
         "max abs",
         "mean abs",
-        "min atol",
+        "min rtol",
         *quality_keys,
         f"{metric} drop" if metric else "drop",
         "load ms",
@@ -168,7 +168,7 @@ def html_report(
             f"<td>{fmt(r.size_bytes / 1024, 1)}</td>",
             f"<td>{fmt(e.get('max_abs'))}</td>",
             f"<td>{fmt(e.get('mean_abs'))}</td>",
-            f"<td>{fmt(e.get('min_atol'))}</td>",
+            f"<td>{fmt(e.get('min_rtol'))}</td>",
         ]
         cells += [f"<td>{fmt(r.quality.get(k))}</td>" for k in quality_keys]
         cells += [f"<td>{fmt(r.metric_drop)}</td>"]

@@ -61,9 +61,7 @@ def _run(command: list[str], what: str) -> None:
 
 def check_lock() -> dict[str, Any]:
     """The live fingerprint, after checking that cpp/toolchain.json describes it."""
-    current = toolchain.fingerprint()
-    recorded = json.loads(toolchain.LOCK.read_text()) if toolchain.LOCK.is_file() else {}
-    diff = toolchain.differences(recorded, current)
+    current, diff = toolchain.compare_with_lock()
     if diff:
         raise PipelineError(
             f"{toolchain.LOCK} describes another toolchain ({'; '.join(diff)}): run "

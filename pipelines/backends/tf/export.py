@@ -65,7 +65,9 @@ def freeze(
     out.write_bytes(graph_def.SerializeToString())
     error = _check_close(
         "the frozen graph",
-        run_frozen(out, f"{model.input_name}:0", f"{model.output_name}:0", inputs),
+        load_frozen(out, f"{model.input_name}:0", f"{model.output_name}:0")(
+            tf.constant(inputs)
+        ).numpy(),
         expected,
         1e-5,
     )
@@ -99,17 +101,16 @@ def freeze(
     return info
 
 
-def run_frozen(path: Path, input_node: str, output_node: str, inputs: np.ndarray) -> np.ndarray:
-    """Import a frozen GraphDef and run it on a batch (what the Python frozen runner does)."""
+def load_frozen(path: Path, input_node: str, output_node: str) -> Callable:
+    """Import a frozen GraphDef as a function from the `input_node` tensor to `output_node`."""
     import tensorflow as tf
 
     graph_def = tf.compat.v1.GraphDef()
     graph_def.ParseFromString(Path(path).read_bytes())
     fn = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
-    pruned = fn.prune(
+    return fn.prune(
         fn.graph.get_tensor_by_name(input_node), fn.graph.get_tensor_by_name(output_node)
     )
-    return pruned(tf.constant(inputs)).numpy()
 
 
 def read_signature(savedmodel_dir: Path) -> tuple[dict[str, str], dict[str, str]]:

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines import sidecar
+from pipelines.backends.tf.export import load_frozen
 
 
 def set_tf_threads(threads: int) -> None:
@@ -43,18 +44,9 @@ class SavedModelRunner(_TensorFlowRunner):
 
 class FrozenGraphRunner(_TensorFlowRunner):
     def load(self, threads: int) -> None:
-        import tensorflow as tf
-
         set_tf_threads(threads)
-        graph_def = tf.compat.v1.GraphDef()
-        graph_def.ParseFromString(self.path.read_bytes())
-        wrapped = tf.compat.v1.wrap_function(
-            lambda: tf.compat.v1.import_graph_def(graph_def, name=""), []
-        )
-        graph = wrapped.graph
-        self.fn = wrapped.prune(
-            graph.get_tensor_by_name(self.info["inputs"][0]["node"]),
-            graph.get_tensor_by_name(self.info["outputs"][0]["node"]),
+        self.fn = load_frozen(
+            self.path, self.info["inputs"][0]["node"], self.info["outputs"][0]["node"]
         )
 
     def infer(self, sample: np.ndarray) -> np.ndarray:

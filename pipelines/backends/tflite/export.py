@@ -86,13 +86,14 @@ def convert(
             ) from None
 
 
-def _io(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _io(details: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sidecar entries for a signature's inputs or outputs, named by their signature keys."""
     entries = []
-    for d in details:
+    for key, d in details.items():
         scale, zero_point = d["quantization"]
         entries.append(
             sidecar.tensor_info(
-                d["name"].split(":")[0].removeprefix(f"{SIGNATURE}_"),
+                key,
                 d["name"],
                 np.dtype(d["dtype"]).name,
                 list(d["shape"]),
@@ -111,12 +112,8 @@ def describe(model_bytes: bytes, mode: QuantMode) -> dict[str, Any]:
     runner = interpreter.get_signature_runner(SIGNATURE)
     weights = inspect.weight_tensors(model_bytes)
     effective, explanation = inspect.check_effect(mode.name, weights)
-    inputs = _io(list(runner.get_input_details().values()))
-    outputs = _io(list(runner.get_output_details().values()))
-    for entry, key in zip(inputs, runner.get_input_details(), strict=True):
-        entry["name"] = key
-    for entry, key in zip(outputs, runner.get_output_details(), strict=True):
-        entry["name"] = key
+    inputs = _io(runner.get_input_details())
+    outputs = _io(runner.get_output_details())
     return {
         "format": "tflite",
         "mode": mode.name,
