@@ -6,6 +6,7 @@ session so that stages already built elsewhere (the C++ runners, say) are restor
 run-cache instead of rebuilt.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,17 +18,39 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
+# Every git commit the tests cause, in the project copies and in the clones that tests, DVC
+# and the sweep make of them, takes its identity from here: clones do not inherit a repository's
+# local config, and a fresh machine may have no global one.
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "tests",
+    "GIT_AUTHOR_EMAIL": "tests@ckpt2cpp.local",
+    "GIT_COMMITTER_NAME": "tests",
+    "GIT_COMMITTER_EMAIL": "tests@ckpt2cpp.local",
+}
 
-def env() -> dict[str, str]:
-    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", TF_CPP_MIN_LOG_LEVEL="2")
+
+def env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every command the tests run: the venv first on PATH, quiet
+    TensorFlow, the git identity, then `extra_env`."""
+    return {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        **GIT_IDENTITY,
+        **(extra_env or {}),
+    }
 
 
 def run(
-    command: list[str], cwd: Path, check: bool = True, timeout: float = 1200
+    command: list[str],
+    cwd: Path,
+    check: bool = True,
+    timeout: float = 1200,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run a command with the project's venv first on PATH; on failure show its output."""
+    """Run a command in env(extra_env); with `check`, fail showing its output if it fails."""
     result = subprocess.run(
-        command, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout
+        command, cwd=cwd, env=env(extra_env), capture_output=True, text=True, timeout=timeout
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -35,6 +58,21 @@ def run(
             f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         )
     return result
+
+
+def compose(project: Path, *overrides: str) -> None:
+    """Write the project's params.yaml from conf/ and `overrides`, as `pipelines.compose` does."""
+    run([sys.executable, "-m", "pipelines.compose", *overrides], project)
+
+
+def assert_up_to_date(project: Path) -> None:
+    """`dvc status` finds nothing to do: every stage's outputs match its dependencies."""
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], project).stdout
+
+
+def cells(project: Path) -> dict[str, dict]:
+    """The evaluation's cells (one per artifact and runtime), by key, from reports/cells.json."""
+    return {c["key"]: c for c in json.loads((project / "reports/cells.json").read_text())}
 
 
 def stages_run(output: str) -> list[str]:
@@ -54,13 +92,8 @@ def stages_restored(output: str) -> list[str]:
 
 
 def tracked_files() -> list[str]:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout
-    return [f for f in listed.decode().split("\0") if f and (REPO / f).is_file()]
+    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], REPO)
+    return [f for f in listed.stdout.split("\0") if f and (REPO / f).is_file()]
 
 
 def make_project(destination: Path, cache: Path, overrides: list[str] = ()) -> Path:
@@ -71,10 +104,8 @@ def make_project(destination: Path, cache: Path, overrides: list[str] = ()) -> P
         shutil.copy2(REPO / name, target)
     (destination / "dvc.lock").unlink(missing_ok=True)  # build everything afresh
     run(["git", "init", "-q"], destination)
-    run(["git", "config", "user.email", "tests@ckpt2cpp.local"], destination)
-    run(["git", "config", "user.name", "tests"], destination)
     run(["dvc", "config", "--local", "cache.dir", str(cache)], destination)
-    run([sys.executable, "-m", "pipelines.compose", *overrides], destination)
+    compose(destination, *overrides)
     run(["git", "add", "-A"], destination)
     run(["git", "commit", "-qm", "test project"], destination)
     return destination

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -9,17 +10,18 @@ from omegaconf import OmegaConf
 
 from pipelines.compose import compose, to_params_yaml
 from pipelines.config import ConfigError, QuantMode, load, validate
-from tests.conftest import REPO, env
+from tests.conftest import REPO, run
 
 
-def compose_cli(*overrides: str, cwd=REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(
+def compose_cli(cwd: Path, *overrides: str) -> subprocess.CompletedProcess:
+    """`python -m pipelines.compose` in `cwd` (where it writes params.yaml), composing this
+    checkout's conf/ (found next to the package, whatever the working directory)."""
+    return run(
         [sys.executable, "-m", "pipelines.compose", *overrides],
-        cwd=cwd,
-        env=env(),
-        capture_output=True,
-        text=True,
+        cwd,
+        check=False,
         timeout=120,
+        extra_env={"PYTHONPATH": str(REPO)},
     )
 
 
@@ -54,26 +56,28 @@ def test_model_group_switches_the_matching_data():
         ("model.train.epochs=abc", ["model.train.epochs", "'abc'", "Integer"]),
     ],
 )
-def test_invalid_values_fail_with_one_line_naming_key_value_and_allowed(override, expected):
-    result = compose_cli(override)
+def test_invalid_values_fail_with_one_line_naming_key_value_and_allowed(
+    tmp_path, override, expected
+):
+    result = compose_cli(tmp_path, override)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
     for fragment in expected:
         assert fragment in lines[0]
+    assert not (tmp_path / "params.yaml").exists()
 
 
 def test_a_stage_rejects_a_bad_params_yaml_before_any_work(tmp_path):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["model"]["input_shape"] = [1, 0, 64, 3]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    result = subprocess.run(
+    result = run(
         [sys.executable, "-m", "stages.checkpoint"],
-        cwd=tmp_path,
-        env=env() | {"PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
+        tmp_path,
+        check=False,
         timeout=120,
+        extra_env={"PYTHONPATH": str(REPO)},
     )
     assert result.returncode == 1
     assert (

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import run, stages_run
+from tests.conftest import assert_up_to_date, cells, run, stages_run
 
 pytestmark = pytest.mark.pipeline
 
@@ -39,7 +39,7 @@ def test_every_artifact_is_built(sr_project):
 
 
 def test_status_is_clean_and_a_second_repro_runs_nothing(sr_project):
-    assert "Data and pipelines are up to date." in run(["dvc", "status"], sr_project).stdout
+    assert_up_to_date(sr_project)
     assert stages_run(run(["dvc", "repro"], sr_project).stdout) == []
 
 
@@ -69,10 +69,6 @@ def test_traced_and_aoti_exports_were_verified_at_other_sizes(sr_project):
         assert info["traced_shape"] == [1, 3, 64, 64]
         assert [s["shape"] for s in info["verified_sizes"]] == [[1, 3, 96, 80], [1, 3, 80, 96]]
         assert all(s["ok"] for s in info["verified_sizes"])
-
-
-def cells(project) -> dict[str, dict]:
-    return {c["key"]: c for c in read(project, "reports/cells.json")}
 
 
 def test_every_cell_ran_and_float_cells_match_the_original(sr_project):

@@ -4,26 +4,21 @@ These tests change the sr project and put it back as they found it (the run-cach
 cheap), so the read-only tests in other files see the default build.
 """
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run, stages_restored, stages_run
+from tests.conftest import assert_up_to_date, compose, run, stages_restored, stages_run
 
 pytestmark = pytest.mark.pipeline
 
 TRACE = ["trace@trace", "trace@aoti"]
 
 
-def compose(project: Path, *overrides: str) -> None:
-    run([sys.executable, "-m", "pipelines.compose", *overrides], project)
-
-
 def restore(project: Path) -> None:
     run(["git", "checkout", "--", "params.yaml", "cpp"], project)
     run(["dvc", "repro"], project)
-    assert "Data and pipelines are up to date." in run(["dvc", "status"], project).stdout
+    assert_up_to_date(project)
 
 
 def plan(project: Path) -> list[str]:

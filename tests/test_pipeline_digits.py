@@ -4,13 +4,9 @@ import json
 
 import pytest
 
-from tests.conftest import run, stages_run
+from tests.conftest import cells, run, stages_run
 
 pytestmark = pytest.mark.pipeline
-
-
-def cells(project) -> dict[str, dict]:
-    return {c["key"]: c for c in json.loads((project / "reports/cells.json").read_text())}
 
 
 def test_the_classifier_reaches_95_percent(digits_project):

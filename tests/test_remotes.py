@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, env, run, stages_run
+from tests.conftest import REPO, assert_up_to_date, compose, run, stages_run
 
 pytestmark = pytest.mark.pipeline
 
@@ -72,14 +72,7 @@ def same_tree(a: Path, b: Path) -> list[str]:
 
 def timed(command: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        env=env() | (extra_env or {}),
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    result = run(command, cwd, check=False, timeout=1800, extra_env=extra_env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return time.perf_counter() - started
 
@@ -99,7 +92,7 @@ def round_trip(
         run(["dvc", "remote", "modify", "--local", remote, *args], clone)
     seconds["pull"] = timed([*dvc, "pull", "-r", remote], clone, extra_env)
     assert same_tree(built, clone) == []
-    assert "Data and pipelines are up to date." in run(["dvc", "status"], clone).stdout
+    assert_up_to_date(clone)
     assert stages_run(run(["dvc", "repro"], clone).stdout) == []
     print(f"{remote}: push {seconds['push']:.1f} s, pull {seconds['pull']:.1f} s")
     return seconds
@@ -112,9 +105,7 @@ def sshd(tmp_path_factory):
         pytest.skip("openssh-server is not installed (make test-deps)")
     folder = tmp_path_factory.mktemp("sshd")
     for key in ("host_key", "client_key"):
-        subprocess.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)], check=True
-        )
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)], folder)
     shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
     port = free_port()
     (folder / "sshd_config").write_text(
@@ -138,14 +129,23 @@ def sshd(tmp_path_factory):
     process.wait(timeout=10)
 
 
-def test_ssh_round_trip_with_host_key_checking(built, sshd, tmp_path):
+@pytest.fixture(scope="module")
+def ssh_remote(built, sshd) -> dict:
+    """The `ssh-team` remote of the built project, committed; its credentials (a key path and a
+    user) are set with --local, so they stay out of git and every clone must set them again."""
+    remote = "ssh-team"
     store = sshd["folder"] / "store"
-    remote, key = "ssh-team", str(sshd["folder"] / "client_key")
     run(["dvc", "remote", "add", remote, f"ssh://127.0.0.1:{sshd['port']}{store}"], built)
-    credentials = [["keyfile", key], ["user", sshd["user"]]]
-    for args in credentials:  # key paths and users stay out of git
+    credentials = [["keyfile", str(sshd["folder"] / "client_key")], ["user", sshd["user"]]]
+    for args in credentials:
         run(["dvc", "remote", "modify", "--local", remote, *args], built)
     run(["git", "commit", "-qam", "ssh remote"], built)
+    return {"name": remote, "credentials": credentials}
+
+
+def test_ssh_round_trip_with_host_key_checking(built, sshd, ssh_remote, tmp_path):
+    remote, credentials = ssh_remote["name"], ssh_remote["credentials"]
+    key = str(sshd["folder"] / "client_key")
     assert key not in (built / ".dvc/config").read_text()
     checked = {"CKPT2CPP_KNOWN_HOSTS": str(sshd["folder"] / "known_hosts")}
     share = [sys.executable, "-m", "pipelines.share"]
@@ -157,37 +157,27 @@ def test_ssh_round_trip_with_host_key_checking(built, sshd, tmp_path):
     for args in credentials:
         run(["dvc", "remote", "modify", "--local", remote, *args], teammate)
     run(["dvc", "remote", "default", "--local", remote], teammate)
-    log = subprocess.run(
-        [*share, "repro", "--pull"],
-        cwd=teammate,
-        env=env() | checked,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    log = run([*share, "repro", "--pull"], teammate, check=False, timeout=1800, extra_env=checked)
     assert log.returncode == 0, log.stderr[-3000:]
     assert stages_run(log.stdout) == []
 
     # a changed parameter reruns only what depends on it, and the result goes back up
-    run([sys.executable, "-m", "pipelines.compose", "evaluate.runs=7"], teammate)
+    compose(teammate, "evaluate.runs=7")
     assert stages_run(run(["dvc", "repro"], teammate).stdout) == ["evaluate"]
     timed([*share, "push", "-r", remote], teammate, checked)
 
 
-def test_a_host_key_that_does_not_match_stops_the_transfer(built, sshd, tmp_path):
+def test_a_host_key_that_does_not_match_stops_the_transfer(built, sshd, ssh_remote, tmp_path):
     wrong = tmp_path / "known_hosts"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True
-    )
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], tmp_path)
     other = (tmp_path / "other.pub").read_text().split()
     wrong.write_text(f"[127.0.0.1]:{sshd['port']} {other[0]} {other[1]}\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.share", "push", "-r", "ssh-team"],
-        cwd=built,
-        env=env() | {"CKPT2CPP_KNOWN_HOSTS": str(wrong)},
-        capture_output=True,
-        text=True,
+    result = run(
+        [sys.executable, "-m", "pipelines.share", "push", "-r", ssh_remote["name"]],
+        built,
+        check=False,
         timeout=300,
+        extra_env={"CKPT2CPP_KNOWN_HOSTS": str(wrong)},
     )
     assert result.returncode != 0
     assert "host key" in (result.stdout + result.stderr).lower()

@@ -12,7 +12,7 @@ def browser():
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         pytest.skip(
-            "Debian packages chromium and chromium-driver are not installed (make system-deps)"
+            "Debian packages chromium and chromium-driver are not installed (make test-deps)"
         )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

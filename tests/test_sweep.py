@@ -2,7 +2,6 @@
 the scale-out mode where every job works in its own clone against a shared remote."""
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -167,7 +166,5 @@ def test_clone_workspaces_scale_out_through_a_shared_remote(digits_project, tmp_
     assert [r["ok"] for r in results] == [True, True], [r["error"] for r in results]
     assert all(r["stages_run"] == ["evaluate"] for r in results), [r["stages_run"] for r in results]
     assert {r["name"] for r in results} <= set(experiments(digits_project))
-    pushed = subprocess.run(
-        ["find", str(remote), "-type", "f"], capture_output=True, text=True
-    ).stdout
+    pushed = run(["find", str(remote), "-type", "f"], tmp_path).stdout
     assert "runs" in pushed  # the run-cache travelled through the remote

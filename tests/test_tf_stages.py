@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, env
+from tests.conftest import REPO, run
 
 TINY_SR = [
     "model.arch.width=8",
@@ -25,17 +25,14 @@ TINY_SR = [
 
 
 def stage(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
+    """Run `python -m <args>` in `workdir`, importing the package from this checkout."""
+    return run(
         [sys.executable, "-m", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        env=env() | {"PYTHONPATH": str(REPO)},
+        workdir,
+        check=check,
         timeout=600,
+        extra_env={"PYTHONPATH": str(REPO)},
     )
-    if check and result.returncode != 0:
-        raise AssertionError(f"{args} failed:\n{result.stderr[-3000:]}")
-    return result
 
 
 def compose(workdir: Path, *overrides: str) -> None:

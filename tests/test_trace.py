@@ -93,7 +93,13 @@ def test_torchscript_loads_on_the_cpu_with_map_location(tmp_path):
     assert torch.allclose(loaded(x), module(x), atol=1e-6)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def no_gpu_reason() -> str:
+    if torch.version.cuda is None:
+        return f"the installed torch {torch.__version__} is a CPU-only build (torch.version.cuda is None)"
+    return "no CUDA device on this machine"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=no_gpu_reason())
 def test_traced_on_the_gpu_the_file_runs_on_cpu_and_gpu(tmp_path):
     info = export(
         ExportMethod.trace,

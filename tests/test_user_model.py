@@ -1,12 +1,11 @@
 """Your own model (defined in tests/, not in the package) through the whole DVC chain."""
 
 import json
-import sys
 
 import numpy as np
 import pytest
 
-from tests.conftest import make_project, run, stages_run
+from tests.conftest import assert_up_to_date, cells, compose, make_project, run, stages_run
 
 pytestmark = pytest.mark.pipeline
 
@@ -36,10 +35,6 @@ def write_user_files(project) -> None:
     )
 
 
-def compose(project, *overrides):
-    run([sys.executable, "-m", "pipelines.compose", *USER, *overrides], project)
-
-
 @pytest.fixture(scope="module")
 def user_project(tmp_path_factory, shared_cache, sr_project):
     project = make_project(
@@ -50,10 +45,6 @@ def user_project(tmp_path_factory, shared_cache, sr_project):
     run(["git", "commit", "-qm", "user model"], project)
     run(["dvc", "repro"], project)
     return project
-
-
-def cells(project) -> dict[str, dict]:
-    return {c["key"]: c for c in json.loads((project / "reports/cells.json").read_text())}
 
 
 def test_the_user_model_runs_through_every_stage(user_project):
@@ -74,7 +65,7 @@ def test_the_user_model_runs_through_every_stage(user_project):
 
 
 def test_adding_a_quantization_mode_runs_only_the_new_variant(user_project):
-    compose(user_project, "quantize.modes=[float32,dynamic]")
+    compose(user_project, *USER, "quantize.modes=[float32,dynamic]")
     assert stages_run(run(["dvc", "repro"], user_project).stdout) == [
         "quantize@dynamic",
         "evaluate",
@@ -82,8 +73,8 @@ def test_adding_a_quantization_mode_runs_only_the_new_variant(user_project):
 
 
 def test_the_tf_chain_can_be_switched_off(user_project):
-    compose(user_project, "model.frameworks=[torch]", "model.tf_checkpoint=null")
+    compose(user_project, *USER, "model.frameworks=[torch]", "model.tf_checkpoint=null")
     run(["dvc", "repro"], user_project)
     assert "skipped" in json.loads((user_project / "artifacts/savedmodel/model.json").read_text())
     assert {c["artifact"] for c in cells(user_project).values()} == {"torch/eager", "torch/script"}
-    assert "Data and pipelines are up to date." in run(["dvc", "status"], user_project).stdout
+    assert_up_to_date(user_project)
