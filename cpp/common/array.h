@@ -42,6 +42,20 @@ inline std::int64_t element_count(const std::vector<std::int64_t>& shape) {
   return n;
 }
 
+// Element count of a shape with non-negative dimensions, or -1 as soon as the
+// running count would exceed `limit` (checked before each multiplication, so
+// it cannot overflow). A shape with a zero dimension has 0 elements.
+inline std::int64_t element_count_within(const std::vector<std::int64_t>& shape, std::int64_t limit) {
+  for (auto d : shape)
+    if (d == 0) return 0;
+  std::int64_t n = 1;
+  for (auto d : shape) {
+    if (d > limit / n) return -1;
+    n *= d;
+  }
+  return n;
+}
+
 // "[1, 16, 16, 3]"
 inline std::string shape_str(const std::vector<std::int64_t>& shape) {
   std::string s = "[";

@@ -8,12 +8,12 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "common/array.h"
 #include "common/error.h"
+#include "common/file.h"
 
 namespace ckpt2cpp {
 
@@ -79,9 +79,7 @@ inline const char* descr_of(Dtype d) {
 inline Array read_npy(const std::string& path, const std::string& flag = "--input") {
   using namespace npy_detail;
   const std::string hint = "give " + flag + " a .npy file written by numpy.save";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open " + path + ": " + std::strerror(errno), "check " + flag);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_file(path, ".npy file", "check " + flag);
   if (bytes.size() < kMagicLen + 4 || std::memcmp(bytes.data(), kMagic, kMagicLen) != 0)
     fail(path + " is not a .npy file (bad magic bytes)", hint);
 
@@ -133,10 +131,16 @@ inline Array read_npy(const std::string& path, const std::string& flag = "--inpu
   if (i >= shape.size()) fail(path + ": malformed shape in .npy header", hint);
 
   const std::size_t data_start = header_start + header_len;
-  const std::size_t expected =
-      static_cast<std::size_t>(element_count(arr.shape)) * dtype_size(arr.dtype);
-  if (bytes.size() - data_start != expected)
-    fail(path + ": data size " + std::to_string(bytes.size() - data_start) +
+  const std::size_t data_bytes = bytes.size() - data_start;
+  const std::int64_t count =
+      element_count_within(arr.shape, static_cast<std::int64_t>(data_bytes / dtype_size(arr.dtype)));
+  if (count < 0)
+    fail(path + ": data size " + std::to_string(data_bytes) + " bytes is too small for shape " +
+             shape_str(arr.shape) + " of " + dtype_name(arr.dtype),
+         "the file is truncated or corrupt; write it again with numpy.save");
+  const std::size_t expected = static_cast<std::size_t>(count) * dtype_size(arr.dtype);
+  if (data_bytes != expected)
+    fail(path + ": data size " + std::to_string(data_bytes) +
              " bytes does not match shape " + shape_str(arr.shape) + " of " +
              dtype_name(arr.dtype) + " (" + std::to_string(expected) + " bytes)",
          "the file is truncated or corrupt; write it again with numpy.save");

@@ -90,7 +90,6 @@ void LiteRtDestroyModel(LiteRtModel model);
 
 LiteRtStatus LiteRtGetNumModelSignatures(LiteRtModel model, std::size_t* num);
 LiteRtStatus LiteRtGetModelSignature(LiteRtModel model, std::size_t index, LiteRtSignature* signature);
-LiteRtStatus LiteRtGetSignatureKey(LiteRtSignature signature, const char** key);
 LiteRtStatus LiteRtGetNumSignatureInputs(LiteRtSignature signature, std::size_t* num);
 LiteRtStatus LiteRtGetNumSignatureOutputs(LiteRtSignature signature, std::size_t* num);
 LiteRtStatus LiteRtGetSignatureInputName(LiteRtSignature signature, std::size_t index, const char** name);

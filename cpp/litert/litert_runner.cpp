@@ -15,9 +15,10 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <type_traits>
+#include <string_view>
 #include <vector>
 
+#include "common/owned.h"
 #include "common/runner_main.h"
 #include "common/stderr_capture.h"
 #include "litert/litert_c_api.h"
@@ -26,14 +27,6 @@
 namespace {
 
 using namespace ckpt2cpp;
-
-// ---- RAII for LiteRT handles ----
-template <class H, void (*Destroy)(H)>
-struct Deleter {
-  void operator()(H h) const { Destroy(h); }
-};
-template <class H, void (*Destroy)(H)>
-using Owned = std::unique_ptr<std::remove_pointer_t<H>, Deleter<H, Destroy>>;
 
 const char* status_name(LiteRtStatus s) {
   switch (s) {
@@ -50,13 +43,14 @@ const char* status_name(LiteRtStatus s) {
   }
 }
 
-// Fails with the status and LiteRT's own last logged error, if any.
-void check(LiteRtStatus s, const std::string& what, const std::string& hint) {
+// Fails with the status and LiteRT's own last logged error, if any. Takes
+// string_views so that a successful check (every inference) allocates nothing.
+void check(LiteRtStatus s, std::string_view what, std::string_view hint) {
   if (s == kLiteRtStatusOk) return;
   const std::string logged = captured_error_line();
-  fail(what + ": LiteRT status " + std::to_string(s) + " (" + status_name(s) + ")" +
+  fail(std::string(what) + ": LiteRT status " + std::to_string(s) + " (" + status_name(s) + ")" +
            (logged.empty() ? "" : ": " + logged),
-       hint);
+       std::string(hint));
 }
 
 std::optional<Dtype> dtype_of(int element_type) {

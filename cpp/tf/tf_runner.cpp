@@ -10,13 +10,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/file.h"
 #include "common/json.h"
+#include "common/owned.h"
 #include "common/runner_main.h"
 
 namespace {
@@ -25,25 +26,24 @@ using namespace ckpt2cpp;
 namespace fs = std::filesystem;
 
 // ---- RAII for C API handles ----
-struct StatusDeleter { void operator()(TF_Status* p) const { TF_DeleteStatus(p); } };
-struct OptionsDeleter { void operator()(TF_SessionOptions* p) const { TF_DeleteSessionOptions(p); } };
-struct GraphDeleter { void operator()(TF_Graph* p) const { TF_DeleteGraph(p); } };
-struct BufferDeleter { void operator()(TF_Buffer* p) const { TF_DeleteBuffer(p); } };
-struct ImportOptsDeleter { void operator()(TF_ImportGraphDefOptions* p) const { TF_DeleteImportGraphDefOptions(p); } };
-struct TensorDeleter { void operator()(TF_Tensor* p) const { TF_DeleteTensor(p); } };
-struct SessionDeleter {
-  void operator()(TF_Session* p) const {
-    TF_Status* s = TF_NewStatus();
-    TF_CloseSession(p, s);
-    TF_DeleteSession(p, s);
-    TF_DeleteStatus(s);
-  }
-};
-using StatusPtr = std::unique_ptr<TF_Status, StatusDeleter>;
-using TensorPtr = std::unique_ptr<TF_Tensor, TensorDeleter>;
+// A session is closed before it is deleted.
+void close_session(TF_Session* p) {
+  TF_Status* s = TF_NewStatus();
+  TF_CloseSession(p, s);
+  TF_DeleteSession(p, s);
+  TF_DeleteStatus(s);
+}
+using StatusPtr = Owned<TF_Status*, TF_DeleteStatus>;
+using TensorPtr = Owned<TF_Tensor*, TF_DeleteTensor>;
 
-void check(TF_Status* s, const std::string& what, const std::string& hint) {
-  if (TF_GetCode(s) != TF_OK) fail(what + ": " + first_line(TF_Message(s)), hint);
+// Fails with `what`, TF's message and `hint`; check() calls it only when `s`
+// is not OK, so a successful check builds no string.
+[[noreturn]] void fail_status(TF_Status* s, std::string_view what, std::string_view hint) {
+  fail(std::string(what) + ": " + first_line(TF_Message(s)), std::string(hint));
+}
+
+void check(TF_Status* s, std::string_view what, std::string_view hint) {
+  if (TF_GetCode(s) != TF_OK) fail_status(s, what, hint);
 }
 
 const char* tf_type_name(TF_DataType t) {
@@ -128,11 +128,8 @@ NodeNames node_names(const Args& args) {
   if (!n.input.empty() && !n.output.empty()) return n;
 
   const std::string path = args.has("--sidecar") ? args.get("--sidecar") : default_sidecar(args.model);
-  std::ifstream in(path);
-  if (!in)
-    fail("sidecar " + path + " not found",
-         "write it next to the model, pass --sidecar PATH, or give --input-node and --output-node");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_file(
+      path, "sidecar", "write it next to the model, pass --sidecar PATH, or give --input-node and --output-node");
   Json doc;
   try {
     doc = parse_json(text);
@@ -160,7 +157,7 @@ class TfSession : public Session {
     const NodeNames names = node_names(args);
 
     StatusPtr status(TF_NewStatus());
-    std::unique_ptr<TF_SessionOptions, OptionsDeleter> opts(TF_NewSessionOptions());
+    Owned<TF_SessionOptions*, TF_DeleteSessionOptions> opts(TF_NewSessionOptions());
     const std::string config = config_proto(args.threads, 1);
     TF_SetConfig(opts.get(), config.data(), config.size(), status.get());
     check(status.get(), "cannot set thread counts", "this is a bug in tf_runner");
@@ -173,10 +170,10 @@ class TfSession : public Session {
       check(status.get(), "cannot load SavedModel " + args.model,
             "export it with tf.saved_model.save(...) and tag 'serve'; for a frozen graph pass the .pb file");
     } else {
-      std::ifstream in(args.model, std::ios::binary);
-      const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      std::unique_ptr<TF_Buffer, BufferDeleter> buf(TF_NewBufferFromString(bytes.data(), bytes.size()));
-      std::unique_ptr<TF_ImportGraphDefOptions, ImportOptsDeleter> import(TF_NewImportGraphDefOptions());
+      const std::string bytes = read_file(args.model, "frozen GraphDef",
+                                          "check --model: it takes a SavedModel directory or a frozen .pb file");
+      Owned<TF_Buffer*, TF_DeleteBuffer> buf(TF_NewBufferFromString(bytes.data(), bytes.size()));
+      Owned<TF_ImportGraphDefOptions*, TF_DeleteImportGraphDefOptions> import(TF_NewImportGraphDefOptions());
       TF_GraphImportGraphDef(graph_.get(), buf.get(), import.get(), status.get());
       check(status.get(), "cannot import frozen GraphDef " + args.model,
             "expected a GraphDef from convert_variables_to_constants_v2; for a SavedModel pass its directory");
@@ -201,8 +198,9 @@ class TfSession : public Session {
     TF_SessionRun(session_.get(), nullptr, &input_, in_values, 1, &output_, &out_raw, 1, nullptr, 0, nullptr,
                   run_status_.get());
     TensorPtr out(out_raw);
-    check(run_status_.get(), "inference failed for input shape " + shape_str(input.batch1_shape()),
-          "check that the input .npy has the shape the model expects");
+    if (TF_GetCode(run_status_.get()) != TF_OK)
+      fail_status(run_status_.get(), "inference failed for input shape " + shape_str(input.batch1_shape()),
+                  "check that the input .npy has the shape the model expects");
     if (TF_TensorType(out.get()) != TF_FLOAT)
       fail(std::string("model output is ") + tf_type_name(TF_TensorType(out.get())) + ", not float32",
            "tf_runner writes float32 outputs only; cast the output in the model");
@@ -260,8 +258,8 @@ class TfSession : public Session {
            "the .npy must be [N, ...] with each sample shaped like the model input without its batch axis");
   }
 
-  std::unique_ptr<TF_Graph, GraphDeleter> graph_;
-  std::unique_ptr<TF_Session, SessionDeleter> session_;  // declared after graph_: deleted first
+  Owned<TF_Graph*, TF_DeleteGraph> graph_;
+  Owned<TF_Session*, close_session> session_;  // declared after graph_: deleted first
   TF_Output input_{}, output_{};
   TensorPtr input_tensor_;
   StatusPtr run_status_{TF_NewStatus()};
