@@ -1,7 +1,8 @@
 # ckpt2cpp: `make run` builds everything for the bundled example, `make test` runs the tests.
 # Both set up .venv first (once: the stamp file keeps a second run from reinstalling).
 
-PYTHON ?= python3
+# pyproject.toml pins Python 3.11 (the versions of the wheels the runners link against)
+PYTHON ?= python3.11
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
