@@ -2,6 +2,7 @@
 the scale-out mode where every job works in its own clone against a shared remote."""
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from pipelines.sweep import experiment_name, pipeline_overrides
 from pipelines.sweep_callback import expand_sweep
 from pipelines.sweep_plan import shared_stage_runs
 from pipelines.sweep_report import pareto_front
-from tests.conftest import REPO, run
+from tests.conftest import REPO, env, run
 
 DIGITS = "model=digits"
 
@@ -132,15 +133,30 @@ def test_a_failed_job_is_reported_and_does_not_stop_the_others(digits_project):
 
 
 @pytest.mark.pipeline
-def test_the_dvc_queue_runs_a_grid_in_parallel(digits_project):
+def test_the_dvc_queue_runs_a_grid_in_parallel(digits_project, tmp_path):
     run(["dvc", "exp", "run", "--queue", "-S", DIGITS, "-S", "evaluate.runs=11,12"], digits_project)
-    run(["dvc", "queue", "start", "-j", "2"], digits_project)
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        status = run(["dvc", "queue", "status"], digits_project).stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(5)
+    # The workers are daemons that inherit the starter's stdout: a file, not a pipe, so that a
+    # worker which outlives its queue (a celery shutdown race seen with dvc 3.67) cannot hold
+    # this test on a pipe that never closes.
+    with (tmp_path / "queue.log").open("w") as log:
+        subprocess.run(
+            ["dvc", "queue", "start", "-j", "2"],
+            cwd=digits_project,
+            env=env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=120,
+        )
+    try:
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            status = run(["dvc", "queue", "status"], digits_project).stdout
+            if "Queued" not in status and "Running" not in status:
+                break
+            time.sleep(5)
+    finally:
+        run(["dvc", "queue", "stop"], digits_project, check=False, timeout=120)
     assert status.count("Success") >= 2, status
     assert "Failed" not in status, status
 
