@@ -3,7 +3,8 @@
     python -m pipelines.compose [override ...]      # e.g. model=digits quantize.modes=[int8]
 
 `dvc exp run -S ...` does the same composition itself; `dvc repro` does not, so run this after
-editing conf/. The result is validated before it is written.
+editing conf/. The result is validated before it is written; a bad value stops with one line
+(CKPT2CPP_DEBUG=1 adds the traceback of Hydra's or OmegaConf's own error).
 """
 
 import re
@@ -15,6 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pipelines.atomic import atomic_path
 from pipelines.config import ConfigError, one_line, register_configs, validate
+from pipelines.errors import report
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
@@ -34,7 +36,7 @@ def compose(overrides: list[str] | tuple[str, ...] = (), conf_dir: Path = CONF_D
             with initialize_config_dir(str(conf_dir.resolve()), version_base=None):
                 cfg = hydra_compose(config_name="config", overrides=list(overrides))
     except HydraException as error:
-        raise ConfigError(describe_hydra_error(error)) from None
+        raise ConfigError(describe_hydra_error(error)) from error
     OmegaConf.resolve(cfg)
     return cfg
 
@@ -70,7 +72,8 @@ def main() -> None:
     try:
         write_params(sys.argv[1:])
     except ConfigError as error:
-        sys.exit(f"error: {error}")
+        report(error)
+        sys.exit(1)
     print("wrote params.yaml")
 
 

@@ -389,7 +389,7 @@ def validate(raw: DictConfig | dict[str, Any]) -> Config:
         merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
         typed = OmegaConf.to_object(merged)
     except OmegaConfBaseException as error:
-        raise ConfigError(one_line(error)) from None
+        raise ConfigError(one_line(error)) from error
     assert isinstance(typed, Config)
     typed.check()
     return typed

@@ -1,5 +1,50 @@
-"""The one exception type for failures a user can fix."""
+"""The one exception type for failures a user can fix, and how a failure is shown.
+
+A failure prints one line, `error: [where: ]message`. Set CKPT2CPP_DEBUG=1 to print, before it,
+the traceback of the error and of every exception that led to it (also those raised `from None`,
+which the one-line messages use to keep Python's own chain out of the normal output).
+"""
+
+import os
+import sys
+import traceback
+from typing import TextIO
+
+DEBUG_ENV = "CKPT2CPP_DEBUG"
 
 
 class PipelineError(Exception):
     """A user-fixable failure. Its message is one line: the problem, then the fix."""
+
+
+def debug_enabled() -> bool:
+    """Whether CKPT2CPP_DEBUG asks for tracebacks (any value but empty or 0)."""
+    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
+
+
+def cause_chain(error: BaseException) -> list[BaseException]:
+    """`error`, then the exception it was raised from or while handling, and so on."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def format_chain(error: BaseException) -> str:
+    """The tracebacks of `error`'s cause chain, the original cause first."""
+    parts = [
+        "".join(traceback.format_exception(link, chain=False))
+        for link in reversed(cause_chain(error))
+    ]
+    return "\nwhich led to:\n\n".join(parts)
+
+
+def report(error: BaseException, where: str | None = None, stream: TextIO | None = None) -> None:
+    """Print `error` as one line on stderr, after its full cause chain when debugging is on."""
+    stream = stream or sys.stderr
+    if debug_enabled():
+        print(format_chain(error), file=stream)
+    prefix = f"error: {where}: " if where else "error: "
+    print(prefix + str(error), file=stream)

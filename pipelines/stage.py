@@ -12,7 +12,7 @@ from typing import TypeVar
 from pipelines import sidecar
 from pipelines.atomic import atomic_path
 from pipelines.config import Config, ConfigError, Framework, load
-from pipelines.errors import PipelineError
+from pipelines.errors import PipelineError, report
 
 log = logging.getLogger("ckpt2cpp")
 E = TypeVar("E", bound=Enum)
@@ -35,7 +35,8 @@ def matrix_item(argv: list[str], choices: type[E], stage: str) -> E:
 
 
 def run_stage(name: str, body: Callable[[Config], None]) -> None:
-    """Run `body` on the composed config; a user-fixable failure becomes one line and exit 1."""
+    """Run `body` on the composed config; a user-fixable failure becomes one line and exit 1
+    (with its cause chain first when CKPT2CPP_DEBUG=1)."""
     setup_logging()
     # SIGTERM (dvc, CI timeouts) should unwind like Ctrl-C so temporary outputs are removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -43,7 +44,7 @@ def run_stage(name: str, body: Callable[[Config], None]) -> None:
     try:
         body(load())
     except (ConfigError, PipelineError) as error:
-        print(f"error: {name}: {error}", file=sys.stderr)
+        report(error, name)
         sys.exit(1)
     log.info("%s finished in %.1f s", name, time.perf_counter() - started)
 

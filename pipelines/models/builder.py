@@ -25,5 +25,5 @@ def build_network(model: ModelConfig, framework: Framework) -> Any:
     except Exception as error:  # ImportError, AttributeError, or an error inside the module
         raise PipelineError(
             f"model.{BUILDER_KEYS[framework]}._target_={name!r} cannot be imported: {error}"
-        ) from None
+        ) from error  # CKPT2CPP_DEBUG=1 shows where inside the module it failed
     return builder(**model.arch)
