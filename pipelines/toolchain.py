@@ -10,6 +10,7 @@ produce the same file.
     python -m pipelines.toolchain --check   # exit 1 if it does not describe this machine
 """
 
+import argparse
 import importlib.metadata
 import importlib.util
 import json
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import PipelineError
+from pipelines.errors import PipelineError, report
 
 LOCK = Path("cpp/toolchain.json")
 PACKAGES = {"torch": "torch", "tensorflow": "tensorflow-cpu", "ai_edge_litert": "ai-edge-litert"}
@@ -67,8 +68,12 @@ def compiler() -> str:
 def _first_line(command: list[str]) -> str:
     if shutil.which(command[0]) is None:
         raise PipelineError(f"{command[0]} not found (install it: apt-get install g++ cmake)")
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return out.splitlines()[0].strip()
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = result.stdout.splitlines()
+    if result.returncode != 0 or not lines:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise PipelineError(f"`{' '.join(command)}` failed (exit code {result.returncode}): {last}")
+    return lines[0].strip()
 
 
 def fingerprint() -> dict[str, Any]:
@@ -108,19 +113,40 @@ def compare_with_lock() -> tuple[dict[str, Any], list[str]]:
     return current, differences(recorded, current)
 
 
-def main() -> None:
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.toolchain", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=f"exit 1, writing nothing, if {LOCK} does not describe this machine",
+    )
+    return parser.parse_args(argv)
+
+
+def update(check_only: bool) -> None:
+    """Rewrite the lock when this machine differs from it (or, with `check_only`, refuse)."""
     current, diff = compare_with_lock()
-    if "--check" in sys.argv[1:]:
-        if diff:
-            sys.exit(
-                f"error: {LOCK} does not describe this machine ({'; '.join(diff)}): "
-                "run python -m pipelines.toolchain"
-            )
-        return
+    if diff and check_only:
+        raise PipelineError(
+            f"{LOCK} does not describe this machine ({'; '.join(diff)}): "
+            "run python -m pipelines.toolchain"
+        )
     if diff:
         LOCK.write_text(render(current))
         print(f"updated {LOCK}: the C++ runners will be rebuilt by the next dvc repro")
 
 
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    try:
+        update(args.check)
+    except PipelineError as error:
+        report(error)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))
