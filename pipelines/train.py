@@ -15,6 +15,7 @@ def fit_keras(
 ) -> None:
     """Adam with cosine decay; MSE for images, cross-entropy on logits for classes."""
     import keras
+    from tqdm.keras import TqdmCallback  # imports keras: only where Keras trains
 
     keras.utils.set_random_seed(train.seed)
     steps = train.epochs * -(-len(inputs) // train.batch_size)
@@ -26,18 +27,6 @@ def fit_keras(
     )
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
 
-    class Progress(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bar = tqdm(total=train.epochs, desc="train keras", unit="epoch")
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.bar.set_postfix(loss=f"{(logs or {}).get('loss', float('nan')):.5f}")
-            self.bar.update()
-
-        def on_train_end(self, logs=None):
-            self.bar.close()
-
     model.fit(
         inputs,
         targets,
@@ -45,7 +34,8 @@ def fit_keras(
         epochs=train.epochs,
         shuffle=True,
         verbose=0,
-        callbacks=[Progress()],
+        # one bar per epoch with the loss, like the torch loop's bar
+        callbacks=[TqdmCallback(train.epochs, verbose=0, tqdm_class=tqdm, desc="train keras")],
     )
 
 
