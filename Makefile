@@ -8,7 +8,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup test-deps toolchain run test lint typecheck bench
+.PHONY: setup test-deps toolchain deps run test lint typecheck bench
 
 setup: $(STAMP)
 
@@ -26,10 +26,14 @@ test-deps:
 toolchain: setup
 	$(BIN)/python -m pipelines.toolchain
 
-run: toolchain
+# Fail when a stage's deps in dvc.yaml are not exactly the code it executes (see README).
+deps: setup
+	$(BIN)/python -m pipelines.deps --check
+
+run: toolchain deps
 	$(BIN)/dvc repro
 
-test: toolchain test-deps
+test: toolchain deps test-deps
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -15,6 +15,8 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from pipelines.code import network_file
+
 
 class ConfigError(ValueError):
     """A configuration value is missing, mistyped or out of range."""
@@ -127,6 +129,10 @@ class ModelConfig:
     # Port the Keras weights into the PyTorch twin instead of training it separately.
     share_weights: bool = True
     train: TrainConfig = field(default_factory=TrainConfig)
+    # Derived, not set by hand: the project file (or package folder) that defines each builder,
+    # which dvc.yaml lists as a dependency of the stages that build the network.
+    keras_code: str = "${network_file:${model.keras}}"
+    torch_code: str = "${network_file:${model.torch}}"
 
     def check(self) -> None:
         shape = list(self.input_shape)
@@ -365,8 +371,12 @@ class Config:
     def check(self) -> None:
         """Range-check every section (types were checked by OmegaConf already)."""
         sections = (self.model, self.model.train, self.data, self.quantize, self.trace, self.cpp)
-        for section in (*sections, self.evaluate):
+        for section in (*sections, self.evaluate, self.sweep):
             section.check()
+
+
+# Resolves `${network_file:${model.keras}}` when Hydra (ours or DVC's) composes params.yaml.
+OmegaConf.register_new_resolver("network_file", network_file, replace=True)
 
 
 def register_configs() -> None:

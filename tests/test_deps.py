@@ -1,0 +1,146 @@
+"""Stage dependencies derived from the code: the check, the writer, and the mutation table."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines import deps
+from pipelines.code import BUILDER_LOADER, network_file
+from tests.conftest import REPO, run, tracked_files
+
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def copy_sources(destination: Path) -> Path:
+    """The files the dependency check reads: sources, dvc.yaml, params.yaml, README.md."""
+    for name in tracked_files():
+        if name.split("/")[0] in (*deps.PROJECT_PACKAGES, "dvc.yaml", "params.yaml", "README.md"):
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, destination / name)
+    return destination
+
+
+def problems(root: Path, params: dict = PARAMS) -> list[str]:
+    return deps.check(root, params)
+
+
+def test_the_project_passes_its_own_check():
+    assert problems(REPO) == []
+
+
+def test_a_lazy_import_missing_from_dvc_yaml_is_named_with_its_chain(tmp_path):
+    root = copy_sources(tmp_path)
+    with (root / "stages/build_cpp.py").open("a") as module:
+        module.write("\n\ndef later():\n    from pipelines import share  # noqa\n")
+    assert (
+        "stage build_cpp: dvc.yaml does not list pipelines/share.py, which it executes "
+        "(stages/build_cpp.py -> pipelines/share.py)"
+    ) in problems(root)
+
+
+def test_a_listed_file_the_stage_never_runs_is_named(tmp_path):
+    root = copy_sources(tmp_path)
+    dvc_yaml = root / "dvc.yaml"
+    dvc_yaml.write_text(
+        dvc_yaml.read_text().replace(
+            "      - stages/build_cpp.py\n", "      - stages/build_cpp.py\n      - pipelines/share.py\n"
+        )
+    )
+    assert problems(root) == [
+        "stage build_cpp: dvc.yaml lists pipelines/share.py, which it never executes"
+    ]
+
+
+def test_write_repairs_dvc_yaml_and_keeps_data_deps(tmp_path):
+    root = copy_sources(tmp_path)
+    with (root / "stages/build_cpp.py").open("a") as module:
+        module.write("\n\nimport pipelines.share  # noqa\n")
+    before = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["build_cpp"]["deps"]
+    deps.main(["--write", "--root", str(root)])
+    after = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["build_cpp"]["deps"]
+    assert problems(root) == []
+    assert set(after) - set(before) == {"pipelines/share.py"}
+    assert [d for d in after if not deps.is_code(d)] == [d for d in before if not deps.is_code(d)]
+
+
+def test_a_stage_depends_on_the_modules_it_starts_by_name():
+    evaluate = next(s for s in deps.read_stages(REPO) if s.name == "evaluate")
+    assert "pipelines/run.py" in deps.expected(REPO, evaluate, PARAMS).static.files
+
+
+def test_network_file_resolves_user_modules_packages_and_libraries(tmp_path):
+    (tmp_path / "my_nets.py").write_text("def build(): ...\n")
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg/__init__.py").write_text("")
+    (tmp_path / "mypkg/nets.py").write_text("class Net: ...\n")
+    assert network_file({"_target_": "my_nets.build"}, tmp_path) == "my_nets.py"
+    assert network_file({"_target_": "mypkg.nets.Net"}, tmp_path) == "mypkg"
+    assert network_file({"_target_": "keras.applications.MobileNet"}, tmp_path) == BUILDER_LOADER
+    assert network_file(None, tmp_path) == BUILDER_LOADER
+    assert network_file({"_target_": "pipelines.models.torch_nets.Digits"}, REPO) == (
+        "pipelines/models/torch_nets.py"
+    )
+
+
+def test_what_a_user_network_module_imports_must_be_listed(tmp_path):
+    root = copy_sources(tmp_path)
+    (root / "my_nets.py").write_text("from pipelines import toolchain\n\ndef build(): ...\n")
+    params = {**PARAMS, "model": {**PARAMS["model"], "keras_code": "my_nets.py"}}
+    found = problems(root, params)
+    assert (
+        "stage checkpoint: dvc.yaml does not list pipelines/toolchain.py, which it executes "
+        "(my_nets.py -> pipelines/toolchain.py)"
+    ) in found
+    assert not any(line.startswith("stage build_cpp: dvc.yaml does not") for line in found)
+
+
+def changed_stages(project: Path) -> set[str]:
+    """Stages whose dependencies `dvc status` finds changed (outputs are not compared here)."""
+    status = json.loads(run(["dvc", "status", "--json"], project).stdout or "{}")
+    return {
+        stage
+        for stage, changes in status.items()
+        if any(isinstance(c, dict) and "changed deps" in c for c in changes)
+    }
+
+
+def replace(path: Path, content: bytes) -> None:
+    """Give `path` new content in a new file (a hard link's other name keeps the old one)."""
+    path.unlink()
+    path.write_bytes(content)
+
+
+@pytest.mark.pipeline
+def test_editing_each_source_file_reruns_exactly_the_stages_that_run_it(sr_project, tmp_path):
+    """The mutation table: every source file, changed in a copy of a built project."""
+    project = tmp_path / "project"
+    shutil.copytree(sr_project, project, copy_function=os.link)  # sources are replaced, not edited
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    stages = deps.read_stages(project)
+    wants = {s.name: deps.expected(project, s, params).all_files() for s in stages}
+    variants = json.loads(run(["dvc", "status", "--json"], project).stdout)
+    assert changed_stages(project) == set(), "the built project must start unchanged"
+    sources = sorted(
+        p.relative_to(project).as_posix()
+        for package in deps.PROJECT_PACKAGES
+        for p in (project / package).rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
+    mismatches = {}
+    for source in sources:
+        path = project / source
+        original = path.read_bytes()
+        replace(path, original + b"\n# mutated\n")
+        try:
+            found = changed_stages(project)
+        finally:
+            replace(path, original)
+        want = {v for v in variants if source in wants[v.split("@")[0]]}
+        if found != want:
+            mismatches[source] = {"extra": found - want, "missing": want - found}
+    assert len(sources) > 40
+    assert mismatches == {}
