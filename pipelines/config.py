@@ -86,6 +86,14 @@ def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
         raise ConfigError(f"{key}={value!r} is invalid: allowed values are {allowed}")
 
 
+# One compiler flag: `-`, then characters no shell treats specially. This check is the only guard:
+# CMake copies CMAKE_CXX_FLAGS into the command lines of its generated Makefiles, which make hands
+# to /bin/sh, so `;`, `|`, `&`, quotes, backticks or `$` in a flag would run as shell commands.
+CXX_FLAG = re.compile(r"-[A-Za-z0-9_=.,+:/-]+")
+# A DVC remote name, which the sweep passes as an argument (never an option) to `dvc remote`.
+REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 @dataclass
 class BuilderConfig:
     """A network-building callable, named the Hydra way (`module.function` or `module.Class`)."""
@@ -313,6 +321,14 @@ class CppConfig:
 
     def check(self) -> None:
         _require(self.jobs > 0, "cpp.jobs", self.jobs, "integers > 0")
+        for index, flag in enumerate(self.cxx_flags):
+            _require(
+                CXX_FLAG.fullmatch(flag) is not None,
+                f"cpp.cxx_flags[{index}]",
+                flag,
+                "one flag per item: '-', then letters, digits and -_=.,+:/ "
+                "(no spaces, quotes or shell characters), e.g. -O3 or -DNAME=1",
+            )
 
 
 @dataclass
@@ -356,6 +372,14 @@ class SweepConfig:
     remote: str | None = None
     # build the stages two or more jobs share once, before the jobs fan out
     prebuild: bool = True
+
+    def check(self) -> None:
+        _require(
+            self.remote is None or REMOTE_NAME.fullmatch(self.remote) is not None,
+            "sweep.remote",
+            self.remote,
+            "null or a DVC remote name (a letter or digit, then letters, digits and _.-)",
+        )
 
 
 @dataclass
