@@ -4,6 +4,7 @@ These tests change the sr project and put it back as they found it (the run-cach
 cheap), so the read-only tests in other files see the default build.
 """
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,7 @@ def test_a_trace_parameter_reruns_only_the_trace_variants(sr_project):
         compose(sr_project, "trace.atol=2e-5")
         # `--dry` lists the stages invalidated directly; evaluate follows only if outputs change
         assert plan(sr_project) == TRACE
+        assert stages_run(run(["dvc", "repro", "trace"], sr_project).stdout) == TRACE
     finally:
         restore(sr_project)
 
@@ -81,8 +83,17 @@ def test_a_new_toolchain_fingerprint_rebuilds_the_runners(sr_project):
     try:
         lock.write_text(lock.read_text().replace('"python"', '"python_"'))
         assert plan(sr_project) == ["build_cpp"]
+        # a lock that does not describe this machine is refused, not built against
         result = run(["dvc", "repro", "build_cpp"], sr_project, check=False)
         assert result.returncode != 0
         assert "describes another toolchain" in result.stdout + result.stderr
+        # another compiler (g++ instead of c++) is another fingerprint: recorded, then rebuilt
+        other_compiler = {"CXX": "g++"}
+        run([sys.executable, "-m", "pipelines.toolchain"], sr_project, extra_env=other_compiler)
+        assert '"compiler": "g++ ' in lock.read_text()
+        log = run(["dvc", "repro", "build_cpp"], sr_project, extra_env=other_compiler).stdout
+        assert stages_run(log) == ["build_cpp"]
+        for program in ("torch_runner", "tf_runner", "litert_runner"):
+            assert f"Building CXX object CMakeFiles/{program}.dir" in log
     finally:
         restore(sr_project)
