@@ -7,6 +7,7 @@ and prove every artifact is byte-identical, `dvc status` is clean and `dvc repro
 import filecmp
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, assert_up_to_date, compose, run, stages_run
+from tests.conftest import REPO, assert_up_to_date, compose, env, run, stages_run
 
 pytestmark = pytest.mark.pipeline
 
@@ -98,10 +99,29 @@ def round_trip(
     return seconds
 
 
+def start_sshd(folder: Path, port: int) -> subprocess.Popen:
+    """sshd on 127.0.0.1:`port` with the keys and config in `folder` (see the sshd fixture)."""
+    daemon = shutil.which("sshd") or "/usr/sbin/sshd"
+    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
+    process = subprocess.Popen(
+        [daemon, "-D", "-e", "-f", str(folder / "sshd_config")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its per-connection children share its process group
+    )
+    wait_for_port(port, process)
+    return process
+
+
+def stop_sshd(process: subprocess.Popen) -> None:
+    """Kill sshd and every connection it serves, as a crashed or powered-off server would."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
-    daemon = shutil.which("sshd") or "/usr/sbin/sshd"
-    if not Path(daemon).is_file():
+    if not Path(shutil.which("sshd") or "/usr/sbin/sshd").is_file():
         pytest.skip("openssh-server is not installed (make test-deps)")
     folder = tmp_path_factory.mktemp("sshd")
     for key in ("host_key", "client_key"):
@@ -115,18 +135,12 @@ def sshd(tmp_path_factory):
         "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n"
         "StrictModes no\nUsePAM no\nSubsystem sftp internal-sftp\n"
     )
-    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
-    process = subprocess.Popen(
-        [daemon, "-D", "-e", "-f", str(folder / "sshd_config")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    wait_for_port(port, process)
     host_key = (folder / "host_key.pub").read_text().split()
     (folder / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
-    yield {"port": port, "folder": folder, "user": os.environ.get("USER") or "root"}
-    process.terminate()
-    process.wait(timeout=10)
+    server = {"port": port, "folder": folder, "user": os.environ.get("USER") or "root"}
+    server["process"] = start_sshd(folder, port)  # a test that restarts it replaces this
+    yield server
+    stop_sshd(server["process"])
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +195,44 @@ def test_a_host_key_that_does_not_match_stops_the_transfer(built, sshd, ssh_remo
     )
     assert result.returncode != 0
     assert "host key" in (result.stdout + result.stderr).lower()
+
+
+def test_a_push_cut_off_by_the_server_going_away_completes_on_retry(
+    built, sshd, ssh_remote, tmp_path
+):
+    """sshd killed mid-push: a clear error; after a restart, the retry uploads what is missing
+    and a fresh clone pulls every artifact byte for byte."""
+    remote, store = "ssh-flaky", sshd["folder"] / "flaky-store"
+    url = f"ssh://127.0.0.1:{sshd['port']}{store}"
+    run(["dvc", "remote", "add", "--local", remote, url], built)  # stays out of git
+    for args in ssh_remote["credentials"]:
+        run(["dvc", "remote", "modify", "--local", remote, *args], built)
+    checked = {"CKPT2CPP_KNOWN_HOSTS": str(sshd["folder"] / "known_hosts")}
+    share = [sys.executable, "-m", "pipelines.share"]
+    push = subprocess.Popen(
+        [*share, "push", "-r", remote, "-j", "1"], cwd=built, env=env(checked),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (store.is_dir() and any(p.is_file() for p in store.rglob("*"))):
+        assert push.poll() is None, f"the push ended before the first upload: {push.stdout.read()}"
+        assert time.monotonic() < deadline, "nothing was uploaded in 120 s"
+        time.sleep(0.01)
+    stop_sshd(sshd["process"])
+    log = push.communicate(timeout=300)[0]
+    assert push.returncode != 0, log
+    assert "ERROR: failed to push data to the cloud" in log, log[-2000:]
+
+    sshd["process"] = start_sshd(sshd["folder"], sshd["port"])
+    timed([*share, "push", "-r", remote], built, checked)
+    assert "in sync" in run(["dvc", "status", "-c", "-r", remote], built).stdout
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(built), str(clone)], built)
+    run(["dvc", "remote", "add", "--local", remote, url], clone)
+    for args in ssh_remote["credentials"]:
+        run(["dvc", "remote", "modify", "--local", remote, *args], clone)
+    timed([*share, "pull", "-r", remote], clone, checked)
+    assert same_tree(built, clone) == []
 
 
 @pytest.fixture(scope="module")

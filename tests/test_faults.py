@@ -1,0 +1,90 @@
+"""Faults: a stage killed while it writes, and two `dvc repro` at once, leave nothing stale."""
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import assert_up_to_date, env, make_project, run
+from tests.test_tf_stages import TINY_SR
+
+pytestmark = pytest.mark.pipeline
+
+TINY = [*TINY_SR, "quantize.modes=[int8]", "trace.methods=[trace]", "evaluate.runs=3"]
+STAGES = ["checkpoint", "freeze", "savedmodel", "quantize@int8", "trace@trace", "build_cpp",
+          "evaluate"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_project(tmp_path_factory, shared_cache, sr_project) -> Path:
+    """A tiny sr pipeline, built (the C++ runners come from sr_project's run-cache)."""
+    project = make_project(tmp_path_factory.mktemp("faults"), shared_cache, TINY)
+    run(["dvc", "repro"], project)
+    return project
+
+
+def lock_outs(project: Path) -> dict[str, dict[str, str]]:
+    """Per stage of dvc.lock: each output path and its recorded hash."""
+    stages = yaml.safe_load((project / "dvc.lock").read_text())["stages"]
+    return {
+        name: {out["path"]: out.get("md5", "") for out in body.get("outs", [])}
+        for name, body in stages.items()
+    }
+
+
+def temporaries(project: Path, outs: list[str]) -> list[Path]:
+    """The atomic writer's temporary siblings of `outs` (`.<name>.tmp<pid>`)."""
+    return [
+        temp
+        for out in outs
+        for temp in (project / out).parent.glob(f".{Path(out).name}.tmp*")
+    ]
+
+
+def start(project: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["dvc", *args], cwd=project, env=env(), start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def kill_while_writing(project: Path, stage: str, outs: list[str]) -> None:
+    """Run `stage` afresh and SIGKILL it (DVC and the stage) once its temporary output exists."""
+    process = start(project, "repro", "--force", "--single-item", stage)
+    deadline = time.monotonic() + 300
+    while not temporaries(project, outs):
+        assert process.poll() is None, f"{stage} ended before it wrote: {process.stdout.read()}"
+        assert time.monotonic() < deadline, f"{stage} wrote no temporary output in 300 s"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_stage_killed_mid_write_is_rebuilt_whole(tiny_project, stage):
+    before = lock_outs(tiny_project)[stage]
+    kill_while_writing(tiny_project, stage, list(before))
+    status = run(["dvc", "status", stage], tiny_project).stdout
+    assert "up to date" in status or "deleted" in status or "modified" in status, status
+    run(["dvc", "repro"], tiny_project)
+    assert_up_to_date(tiny_project)
+    assert temporaries(tiny_project, list(before)) == []
+    after = lock_outs(tiny_project)[stage]
+    assert set(after) == set(before)
+    assert all((tiny_project / out).exists() for out in after)
+
+
+def test_two_repros_at_once_never_corrupt_the_lock_or_the_cache(tiny_project):
+    first, second = (start(tiny_project, "repro", "--force", "quantize@int8") for _ in range(2))
+    results = [(p.wait(timeout=600), p.stdout.read()) for p in (first, second)]
+    assert any(code == 0 for code, _ in results), results
+    for code, log in results:
+        assert code == 0 or "lock" in log.lower(), log  # the loser says the repo is locked
+    lock_outs(tiny_project)  # still valid YAML with every stage
+    assert_up_to_date(tiny_project)
+    run(["dvc", "repro"], tiny_project)
+    assert_up_to_date(tiny_project)
