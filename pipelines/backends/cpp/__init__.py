@@ -1,0 +1,1 @@
+"""C++ runners: the CMake build against the libraries inside the pip wheels."""

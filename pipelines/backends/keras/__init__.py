@@ -1,0 +1,1 @@
+"""Keras backend: the original TensorFlow model, restored from its checkpoint."""

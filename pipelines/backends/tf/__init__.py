@@ -1,0 +1,1 @@
+"""TensorFlow backend: frozen GraphDef and SavedModel exports, their loaders and runners."""

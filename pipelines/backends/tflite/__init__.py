@@ -1,0 +1,1 @@
+"""LiteRT backend: TFLite conversion in every quantization mode, and its runner."""

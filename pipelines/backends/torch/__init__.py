@@ -1,0 +1,1 @@
+"""PyTorch backend: TorchScript and AOTInductor exports, their loaders and runners."""
