@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sweep import experiment_name, pipeline_overrides
-from pipelines.sweep_callback import expand_sweep
-from pipelines.sweep_plan import shared_stage_runs
-from pipelines.sweep_report import pareto_front
+from pipelines.sweep.callback import expand_sweep
+from pipelines.sweep.experiments import JobResult, experiment_name, pipeline_overrides
+from pipelines.sweep.pareto import pareto_front
+from pipelines.sweep.plan import PlanError, shared_stage_runs
 from tests.conftest import REPO, env, run
 
 DIGITS = "model=digits"
@@ -45,6 +45,31 @@ def test_a_sweep_expands_like_hydras_basic_sweeper():
     ]
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["model=sr,digits", "evaluate.threads=1,2"],
+        ["model=digits", "quantize.modes=[int8],[int8,uint8]", "+extra=a,b"],
+        ["evaluate.threads=range(1,4)", "model=choice(sr,digits)"],
+        ["evaluate.threads=1,2", "model=sr", "evaluate.threads=3,4"],  # a key given twice
+    ],
+)
+def test_a_sweep_expands_exactly_as_hydras_basic_sweeper_does(overrides):
+    """The sweep expands overrides with Hydra's public parser; the basic sweeper (private, so
+    used only here) is the reference it must agree with."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    (batch,) = BasicSweeper.split_arguments(parsed, max_batch_size=None)
+    assert expand_sweep(overrides) == [list(job) for job in batch]
+
+
+def test_a_sweep_over_an_interval_is_refused_in_one_line():
+    with pytest.raises(ValueError, match=r"evaluate\.timeout_s: an interval cannot be swept"):
+        expand_sweep(["evaluate.timeout_s=interval(1,3)"])
+
+
 def test_the_pareto_front_keeps_only_undominated_points():
     points = [(1.0, 5.0), (2.0, 2.0), (3.0, 3.0), (4.0, 1.0), (2.0, 2.0)]
     assert pareto_front(points) == [0, 1, 3, 4]
@@ -66,7 +91,31 @@ def test_shared_stages_are_planned_once_and_unshared_ones_not_at_all(monkeypatch
     assert shared_stage_runs([["model=sr"], ["model=digits"]]) == [(["model=sr"], ["build_cpp"])]
 
 
-def sweep(project: Path, *overrides: str) -> list[dict]:
+def test_the_plan_resolves_dvc_yaml_with_dvc_itself(tmp_path, monkeypatch):
+    """foreach and `${}` are DVC's to resolve: the plan sees the variants DVC makes."""
+    monkeypatch.chdir(REPO)
+    pipeline = tmp_path / "dvc.yaml"
+    pipeline.write_text(
+        "stages:\n  q:\n    foreach: ${quantize.modes}\n    do:\n"
+        "      cmd: echo ${item}\n      params: [quantize.calibration_samples]\n"
+    )
+    jobs = [["quantize.modes=[int8,uint8]"], ["quantize.modes=[int8]"]]
+    assert shared_stage_runs(jobs, pipeline) == [(jobs[0], ["q@int8"])]
+
+
+def test_a_dvc_yaml_the_plan_cannot_resolve_stops_the_sweep_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    pipeline = tmp_path / "dvc.yaml"
+    pipeline.write_text("vars: [other.yaml]\nstages:\n  a:\n    cmd: echo ${x}\n")
+    (tmp_path / "other.yaml").write_text("x: 1\n")
+    with pytest.raises(PlanError) as raised:
+        shared_stage_runs([["evaluate.threads=1"], ["evaluate.threads=2"]], pipeline)
+    message = str(raised.value)
+    assert "\n" not in message and "'other.yaml' does not exist" in message
+    assert "sweep.prebuild=false" in message
+
+
+def sweep(project: Path, *overrides: str) -> list[JobResult]:
     """Run a sweep and return its jobs' results, in job order."""
     before = set((project / "multirun").glob("*")) if (project / "multirun").exists() else set()
     run([sys.executable, "-m", "pipelines.sweep", "-m", *overrides], project, timeout=1800)

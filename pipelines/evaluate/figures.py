@@ -1,33 +1,12 @@
 """Pictures for the report, rendered with matplotlib to PNG bytes."""
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from pipelines.evaluate.compare import CellResult
-
-
-def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def _figure(width: float, height: float, rows: int = 0, columns: int = 0):
-    """A headless (Agg) figure; with `rows` and `columns`, a 2-D array of axes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if rows and columns:
-        return plt.subplots(rows, columns, figsize=(width, height), squeeze=False)
-    return plt.subplots(figsize=(width, height))
+from pipelines.pages.plots import new_figure, to_png
 
 
 def _color(result: CellResult) -> str:
@@ -41,7 +20,7 @@ def _max_abs(result: CellResult) -> float:
 def latency_bars(results: Sequence[CellResult]) -> bytes:
     """p50 latency per cell with a p90 whisker, coloured by verdict."""
     ran = [r for r in results if "p50_ms" in r.latency]
-    fig, ax = _figure(7, 0.32 * len(ran) + 1.2)
+    fig, ax = new_figure(7, 0.32 * len(ran) + 1.2)
     y = np.arange(len(ran))
     p50 = [r.latency["p50_ms"] for r in ran]
     p90 = [r.latency["p90_ms"] for r in ran]
@@ -57,20 +36,20 @@ def latency_bars(results: Sequence[CellResult]) -> bytes:
     ax.set_yticks(y, [r.key for r in ran], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("latency per inference, ms (bar p50, whisker p90)")
-    return _png(fig)
+    return to_png(fig)
 
 
 def error_bars(results: Sequence[CellResult]) -> bytes:
     """Max abs error against the original model per cell (log scale)."""
     compared = [r for r in results if r.errors is not None and not r.reference]
-    fig, ax = _figure(7, 0.32 * len(compared) + 1.2)
+    fig, ax = new_figure(7, 0.32 * len(compared) + 1.2)
     y = np.arange(len(compared))
     ax.barh(y, [max(_max_abs(r), 1e-9) for r in compared], color=[_color(r) for r in compared])
     ax.set_xscale("log")
     ax.set_yticks(y, [r.key for r in compared], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("max abs error vs original model (floor 1e-9)")
-    return _png(fig)
+    return to_png(fig)
 
 
 def latency_vs_error(results: Sequence[CellResult]) -> bytes:
@@ -80,7 +59,7 @@ def latency_vs_error(results: Sequence[CellResult]) -> bytes:
     compared = [
         r for r in results if r.errors is not None and "p50_ms" in r.latency and not r.reference
     ]
-    fig, ax = _figure(8, 4.8)
+    fig, ax = new_figure(8, 4.8)
     artifacts = sorted({r.artifact for r in compared})
     colours = plt.get_cmap("tab20")
     for r in compared:
@@ -97,19 +76,19 @@ def latency_vs_error(results: Sequence[CellResult]) -> bytes:
     ax.set_xlabel("p50 latency, ms (circle: C++, square: Python)")
     ax.set_ylabel("max abs error vs original (floor 1e-9)")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return _png(fig)
+    return to_png(fig)
 
 
 def _panel_rows(panels: list[tuple[str, np.ndarray, dict]], columns: int) -> bytes:
     """Images in rows of `columns`, each with its title and imshow options."""
     rows = -(-len(panels) // columns)
-    fig, axes = _figure(2.3 * columns, 2.5 * rows, rows, columns)
+    fig, axes = new_figure(2.3 * columns, 2.5 * rows, rows, columns)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (title, image, options) in zip(axes.flat, panels, strict=False):
         ax.imshow(image, **options)
         ax.set_title(title, fontsize=8)
-    return _png(fig)
+    return to_png(fig)
 
 
 def image_grid(
@@ -153,7 +132,7 @@ def disagreements(
         for i in np.flatnonzero(pred != original[name])
     ][:limit]
     columns = max(len(cases), 1)
-    fig, axes = _figure(1.4 * columns, 1.9, 1, columns)
+    fig, axes = new_figure(1.4 * columns, 1.9, 1, columns)
     for ax, (name, i) in zip(axes[0], cases, strict=False):
         ax.imshow(images[i, ..., 0], cmap="gray_r")
         truth = f" true {labels[i]}" if labels is not None else ""
@@ -162,14 +141,14 @@ def disagreements(
         ax.axis("off")
     if not cases:
         axes[0, 0].text(0.5, 0.5, "no disagreements", ha="center", va="center")
-    return _png(fig)
+    return to_png(fig)
 
 
 def confusion(labels: np.ndarray, predicted: np.ndarray, title: str) -> bytes:
     classes = int(max(labels.max(), predicted.max())) + 1
     matrix = np.zeros((classes, classes), dtype=int)
     np.add.at(matrix, (labels, predicted), 1)
-    fig, ax = _figure(4, 3.6)
+    fig, ax = new_figure(4, 3.6)
     ax.imshow(matrix, cmap="Blues")
     for (row, column), count in np.ndenumerate(matrix):
         if count:
@@ -185,26 +164,4 @@ def confusion(labels: np.ndarray, predicted: np.ndarray, title: str) -> bytes:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
-    return _png(fig)
-
-
-def pareto_plot(points: list[tuple[float, float]], front: list[int], labels: list[str]) -> bytes:
-    """Latency against error for many cells, the Pareto-optimal ones highlighted and named."""
-    fig, ax = _figure(8, 5)
-    xs, ys = zip(*points, strict=True)
-    ax.scatter(xs, ys, color="#9e9e9e", s=18, label="cell")
-    ordered = sorted(front, key=lambda i: points[i][0])
-    ax.plot(
-        [points[i][0] for i in ordered],
-        [points[i][1] for i in ordered],
-        color="#1565c0",
-        marker="o",
-        label="Pareto front",
-    )
-    for i in ordered:
-        ax.annotate(labels[i], points[i], fontsize=7, xytext=(4, 4), textcoords="offset points")
-    ax.set_yscale("log")
-    ax.set_xlabel("p50 latency, ms")
-    ax.set_ylabel("max abs error vs original (floor 1e-9)")
-    ax.legend()
-    return _png(fig)
+    return to_png(fig)

@@ -1,39 +1,42 @@
-"""Sweep the pipeline with Hydra's multirun: one DVC experiment per job, jobs in parallel.
+"""Run, list and remove the DVC experiments of a sweep, one experiment per job.
 
-    python -m pipelines.sweep -m model=sr,digits evaluate.threads=1,2 [hydra.launcher.n_jobs=2]
-
-Each job runs `dvc exp run --temp -n <name> -S <override> ...`: its own temporary workspace
-(so parallel jobs never share a lock, HEAD or working tree), the shared DVC cache and run-cache
-(so a job whose inputs were built before runs nothing), and an experiment named after its
-overrides (so `dvc exp show` lists it with its params and metrics). Before fanning out, the
-stages that two or more jobs share are built once. When every job is done, the sweep report
-(reports/sweep.html and .csv) compares them.
-
-`sweep.workspace=clone` is the scale-out mode for launchers that run jobs on other machines
-(conf/hydra/launcher/*): each job clones the repository into a temporary folder, pulls what it
-can from `sweep.remote`, runs there, and pushes its artifacts, run-cache and experiment back.
+A job runs `dvc exp run --temp -n <name> -S <override> ...`: its own temporary workspace (so
+parallel jobs never share a lock, HEAD or working tree), the shared DVC cache and run-cache (so a
+job whose inputs were built before runs nothing), and a name made of its overrides (so
+`dvc exp show` lists it with its params and metrics). With `sweep.workspace=clone` a job clones
+the repository instead, pulls what it can from `sweep.remote`, runs there, and pushes its
+artifacts, run-cache and experiment back.
 """
 
 import json
-import logging
 import re
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from dvc.repo import Repo
 
 from pipelines.config import SweepConfig, Workspace
-from pipelines.evaluate.cells import last_lines
-
-log = logging.getLogger("ckpt2cpp.sweep")
+from pipelines.pages.text import last_lines
 
 RESULT = "result.json"
 OWN_KEYS = ("sweep.", "hydra.", "hydra/")
+
+
+class JobResult(TypedDict):
+    """What one job did, as the job leaves it in its result.json."""
+
+    name: str
+    overrides: list[str]
+    ok: bool
+    exit_code: int
+    stages_run: list[str]
+    seconds: float
+    started: float  # wall-clock time (time.time()) the experiment started and finished
+    finished: float
+    error: str | None
 
 
 def pipeline_overrides(overrides: list[str]) -> list[str]:
@@ -47,17 +50,32 @@ def experiment_name(overrides: list[str]) -> str:
     return re.sub(r"[^A-Za-z0-9._=,+-]+", "-", name).strip("-.")[:200]
 
 
-def experiment_refs() -> dict[str, str]:
-    """Every DVC experiment of this repository: name -> commit."""
-    listed = subprocess.run(
-        ["git", "for-each-ref", "--format=%(refname) %(objectname)", "refs/exps"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    return {
-        ref.rsplit("/", 1)[1]: sha for ref, sha in (line.split() for line in listed.splitlines())
-    }
+def _by_name(repo: Repo) -> dict[str, str]:
+    listed = repo.experiments.ls()  # baseline -> [(name, commit)], HEAD's baseline only
+    return {name: commit for found in listed.values() for name, commit in found if commit}
+
+
+def list_experiments() -> dict[str, str]:
+    """The experiments based on HEAD, as `dvc exp list` finds them: name -> commit."""
+    with Repo() as repo:
+        return _by_name(repo)
+
+
+def remove_experiments(names: list[str]) -> None:
+    """Forget earlier experiments with these names, so re-running a sweep replaces them (the
+    run-cache still has their outputs, so nothing reruns)."""
+    with Repo() as repo:
+        stale = sorted(set(names) & set(_by_name(repo)))
+        if stale:
+            repo.experiments.remove(exp_names=stale)
+
+
+def stages_run(output: str) -> list[str]:
+    """The stages a `dvc exp run` log ran (restored ones excluded): DVC says which stages it ran
+    only in its log, one `Running stage '<name>':` line each."""
+    return [
+        line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")
+    ]
 
 
 def _dvc(
@@ -76,9 +94,9 @@ def run_experiment(
     settings: SweepConfig,
     log_file: Path,
     targets: tuple[str, ...] = (),
-) -> dict[str, Any]:
+) -> JobResult:
     """Run one experiment; failures are returned, never raised, so other jobs go on."""
-    started = time.perf_counter()
+    started = time.time()
     set_params = [arg for o in overrides for arg in ("-S", o)]
     if settings.workspace is Workspace.clone:
         exit_code, output = _run_in_clone(name, set_params, settings, log_file, list(targets))
@@ -87,17 +105,18 @@ def run_experiment(
             ["exp", "run", "--temp", "-n", name, *set_params, *targets], log_file=log_file
         )
         exit_code, output = result.returncode, result.stdout + result.stderr
-    return {
-        "name": name,
-        "overrides": overrides,
-        "ok": exit_code == 0,
-        "exit_code": exit_code,
-        "stages_run": [
-            line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")
-        ],
-        "seconds": round(time.perf_counter() - started, 1),
-        "error": None if exit_code == 0 else last_lines(output, 8),
-    }
+    finished = time.time()
+    return JobResult(
+        name=name,
+        overrides=overrides,
+        ok=exit_code == 0,
+        exit_code=exit_code,
+        stages_run=stages_run(output),
+        seconds=round(finished - started, 1),
+        started=started,
+        finished=finished,
+        error=None if exit_code == 0 else last_lines(output, 8),
+    )
 
 
 def _run_in_clone(
@@ -131,26 +150,15 @@ def _run_in_clone(
         return 0, output
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="multirun")
-def main(cfg: DictConfig) -> dict[str, Any]:
-    """One sweep job: run its experiment and leave result.json in the job's output folder."""
-    hydra_cfg = HydraConfig.get()
-    overrides = pipeline_overrides(list(hydra_cfg.overrides.task))
-    settings = OmegaConf.to_object(cfg.sweep)
-    assert isinstance(settings, SweepConfig)
-    job_dir = Path(hydra_cfg.runtime.output_dir)
-    result = run_experiment(experiment_name(overrides), overrides, settings, job_dir / "dvc.log")
+def write_result(job_dir: Path, result: JobResult) -> None:
+    """Leave a job's result in its Hydra output folder, where the callback collects it."""
     (job_dir / RESULT).write_text(json.dumps(result, indent=2) + "\n")
-    status = "ok" if result["ok"] else f"FAILED (exit {result['exit_code']})"
-    log.info(
-        "%s: %s in %.0f s, ran %s",
-        result["name"],
-        status,
-        result["seconds"],
-        result["stages_run"] or "nothing",
+
+
+def read_results(sweep_dir: Path) -> list[JobResult]:
+    """The results the jobs of a sweep left, in job order."""
+    files = sorted(
+        sweep_dir.glob(f"*/{RESULT}"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else -1,
     )
-    return result
-
-
-if __name__ == "__main__":
-    main()
+    return [json.loads(p.read_text()) for p in files]
