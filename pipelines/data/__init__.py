@@ -71,12 +71,24 @@ def load_eval(directory: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return inputs, (np.load(targets_path) if targets_path.exists() else None)
 
 
+# How to get more calibration samples from each source (what limits them differs).
+MORE_CALIBRATION = {
+    DataSource.photos: "raise data.calibration_pool, and data.train_patches it is drawn from",
+    DataSource.digits: "raise data.calibration_pool (at most the training split of the digits)",
+    DataSource.arrays: "give data.calibration_inputs with more samples (without it, the "
+    "evaluation inputs are used), and raise data.calibration_pool if it is lower",
+}
+
+
 def load_calibration(directory: Path, count: int) -> np.ndarray:
-    """The first `count` calibration samples; fails if fewer were kept."""
+    """The first `count` calibration samples; fails, naming the fix for the data source in use,
+    if fewer were kept."""
     samples = np.load(directory / CALIBRATION)
     if samples.shape[0] < count:
+        source = DataSource[json.loads((directory / INFO).read_text())["source"]]
         raise PipelineError(
             f"quantize.calibration_samples={count} but only {samples.shape[0]} calibration "
-            "samples were kept (lower it, or raise data.calibration_pool)"
+            f"samples were kept from data.source={source.name} (lower it, or "
+            f"{MORE_CALIBRATION[source]})"
         )
     return samples[:count]
