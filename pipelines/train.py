@@ -5,7 +5,8 @@ import logging
 import numpy as np
 from tqdm import tqdm
 
-from pipelines.config import Task, TrainConfig
+from pipelines.config import Framework, Task, TrainConfig
+from pipelines.models.builder import seed
 
 log = logging.getLogger(__name__)
 
@@ -13,11 +14,14 @@ log = logging.getLogger(__name__)
 def fit_keras(
     model, inputs: np.ndarray, targets: np.ndarray, task: Task, train: TrainConfig
 ) -> None:
-    """Adam with cosine decay; MSE for images, cross-entropy on logits for classes."""
+    """Adam with cosine decay; MSE for images, cross-entropy on logits for classes.
+    Deterministic: seeded shuffling, and TensorFlow ops that give the same bits every run."""
     import keras
+    import tensorflow as tf
     from tqdm.keras import TqdmCallback  # imports keras: only where Keras trains
 
-    keras.utils.set_random_seed(train.seed)
+    seed(Framework.tf, train.seed)
+    tf.config.experimental.enable_op_determinism()
     steps = train.epochs * -(-len(inputs) // train.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(train.learning_rate, max(steps, 1))
     loss = (
@@ -45,7 +49,7 @@ def fit_torch(
     """The same recipe as :func:`fit_keras`, for the PyTorch twin (NCHW inputs)."""
     import torch
 
-    torch.manual_seed(train.seed)
+    seed(Framework.torch, train.seed)
     x = torch.from_numpy(inputs).permute(0, 3, 1, 2).contiguous()
     if task is Task.classification:
         y = torch.from_numpy(targets).long()

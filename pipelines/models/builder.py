@@ -17,8 +17,22 @@ def target(model: ModelConfig, framework: Framework) -> str:
     return builder._target_
 
 
+def seed(framework: Framework, value: int) -> None:
+    """Seed the generators `framework` draws initial weights and shuffles from."""
+    if framework is Framework.tf:
+        import keras
+
+        keras.utils.set_random_seed(value)  # Python, NumPy, TensorFlow and Keras
+    else:
+        import torch
+
+        torch.manual_seed(value)
+
+
 def build_network(model: ModelConfig, framework: Framework) -> Any:
-    """Import the configured builder and call it with `model.arch`."""
+    """Import the configured builder and call it with `model.arch`, its initial weights drawn
+    from generators seeded with `model.train.seed` (the same config builds the same network,
+    so two clean trainings write the same bytes)."""
     name = target(model, framework)
     try:
         builder = get_object(name)
@@ -26,4 +40,5 @@ def build_network(model: ModelConfig, framework: Framework) -> Any:
         raise PipelineError(
             f"model.{BUILDER_KEYS[framework]}._target_={name!r} cannot be imported: {error}"
         ) from error  # CKPT2CPP_DEBUG=1 shows where inside the module it failed
+    seed(framework, model.train.seed)
     return builder(**model.arch)
