@@ -411,10 +411,23 @@ def register_configs() -> None:
 
 
 def one_line(error: OmegaConfBaseException) -> str:
-    """Format an OmegaConf error as `key: message` on one line."""
+    """Format an OmegaConf error as `key: message (fix)` on one line."""
+    from omegaconf.errors import (
+        ConfigAttributeError,
+        ConfigKeyError,
+        MissingMandatoryValue,
+        ValidationError,
+    )
+
     key = getattr(error, "full_key", None) or "config"
     message = str(error).splitlines()[0].strip()
-    return f"{key}: {message}"
+    fixes = (
+        ((ConfigKeyError, ConfigAttributeError), "check its spelling against conf/"),
+        (MissingMandatoryValue, "set it in conf/ or as an override"),
+        (ValidationError, "give a value of the type and choices conf/ declares for it"),
+    )
+    fix = next((text for kind, text in fixes if isinstance(error, kind)), None)
+    return f"{key}: {message}" + (f" ({fix})" if fix and "expected one of" not in message else "")
 
 
 def validate(raw: DictConfig | dict[str, Any]) -> Config:

@@ -5,6 +5,7 @@ the traceback of the error and of every exception that led to it (also those rai
 which the one-line messages use to keep Python's own chain out of the normal output).
 """
 
+import errno
 import os
 import sys
 import traceback
@@ -15,6 +16,28 @@ DEBUG_ENV = "CKPT2CPP_DEBUG"
 
 class PipelineError(Exception):
     """A user-fixable failure. Its message is one line: the problem, then the fix."""
+
+
+# What fixes an operating-system error while a stage reads inputs or writes its outputs.
+_OS_FIXES = {
+    errno.ENOSPC: "free space on the disk that holds the project, then dvc repro",
+    errno.EDQUOT: "free space on the disk that holds the project, then dvc repro",
+    errno.EROFS: "make the project's folders writable, then dvc repro",
+    errno.EACCES: "make the project's folders writable, then dvc repro",
+    errno.EPERM: "make the project's folders writable, then dvc repro",
+    errno.ENOENT: "run the stage that builds it (dvc repro) or fix the configured path",
+}
+
+
+def os_failure(error: OSError) -> PipelineError:
+    """An OSError from reading or writing files as one user-facing line. Without an errno (numpy
+    reports a short write as "N requested and M written"), the disk is the likely cause."""
+    where = f" ({error.filename})" if error.filename else ""
+    what = error.strerror or f"a write failed, the disk is probably full ({error})"
+    fix = _OS_FIXES.get(error.errno or errno.ENOSPC, "check the file named, then dvc repro")
+    failure = PipelineError(f"{what}{where} ({fix})")
+    failure.__cause__ = error
+    return failure
 
 
 def debug_enabled() -> bool:

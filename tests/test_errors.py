@@ -75,7 +75,7 @@ def test_a_stage_shows_the_traceback_only_with_the_switch(tmp_path):
     assert quiet.returncode == loud.returncode == 1
     assert quiet.stderr.strip().splitlines() == [
         "error: evaluate: evaluate.threads: Value 'many' of type 'str' could not be converted "
-        "to Integer"
+        "to Integer (give a value of the type and choices conf/ declares for it)"
     ]
     assert "omegaconf.errors.ValidationError" in loud.stderr
     assert loud.stderr.strip().splitlines()[-1] == quiet.stderr.strip()
