@@ -99,6 +99,11 @@ def _unknown_mode(case: Case) -> str:
     return compose_error(case, "quantize.modes=[int7]")
 
 
+@case("a compiler flag with shell characters")
+def _hostile_flag(case: Case) -> str:
+    return compose_error(case, "cpp.cxx_flags=['-O2;touch PWNED #']")
+
+
 @case("the compiler missing from PATH")
 def _no_compiler(case: Case) -> str:
     return python(case, "pipelines.toolchain", "--check", extra_env={"PATH": str(BIN)})
