@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -133,3 +134,36 @@ def digits_project(tmp_path_factory, shared_cache, sr_project) -> Path:
     project = make_project(tmp_path_factory.mktemp("digits"), shared_cache)
     run(["dvc", "exp", "run", "-S", "model=digits"], project, timeout=1800)
     return project
+
+
+# A tiny sr model: seconds per stage, for tests that run stages many times.
+TINY_SR = [
+    "model.arch.width=8",
+    "model.arch.blocks=1",
+    "model.input_shape=[1,16,16,3]",
+    "model.train.epochs=1",
+    "data.train_patches=64",
+    "data.patch_size=8",
+    "data.eval_samples=4",
+    "data.calibration_pool=16",
+    "quantize.calibration_samples=8",
+]
+TINY = [*TINY_SR, "quantize.modes=[int8]", "trace.methods=[trace]", "evaluate.runs=3"]
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory, shared_cache, sr_project) -> Path:
+    """The tiny sr pipeline, built (the C++ runners come from sr_project's run-cache). Tests may
+    rerun or break its stages but must leave it up to date."""
+    project = make_project(tmp_path_factory.mktemp("tiny"), shared_cache, TINY)
+    run(["dvc", "repro"], project)
+    return project
+
+
+def lock_outs(project: Path) -> dict[str, dict[str, str]]:
+    """Per stage of dvc.lock: each output path and its recorded hash."""
+    stages = yaml.safe_load((project / "dvc.lock").read_text())["stages"]
+    return {
+        name: {out["path"]: out.get("md5", "") for out in body.get("outs", [])}
+        for name, body in stages.items()
+    }

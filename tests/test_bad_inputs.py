@@ -14,8 +14,7 @@ import pytest
 from pipelines import data
 from pipelines.config import DataSource
 from pipelines.errors import PipelineError
-from tests.conftest import BIN, REPO, run
-from tests.test_tf_stages import TINY_SR
+from tests.conftest import BIN, REPO, TINY_SR, run
 
 TABLE_START, TABLE_END = "<!-- bad-inputs:start -->", "<!-- bad-inputs:end -->"
 

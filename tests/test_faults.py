@@ -7,33 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import assert_up_to_date, env, make_project, run
-from tests.test_tf_stages import TINY_SR
+from tests.conftest import assert_up_to_date, env, lock_outs, run
 
 pytestmark = pytest.mark.pipeline
 
-TINY = [*TINY_SR, "quantize.modes=[int8]", "trace.methods=[trace]", "evaluate.runs=3"]
 STAGES = ["checkpoint", "freeze", "savedmodel", "quantize@int8", "trace@trace", "build_cpp",
           "evaluate"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def tiny_project(tmp_path_factory, shared_cache, sr_project) -> Path:
-    """A tiny sr pipeline, built (the C++ runners come from sr_project's run-cache)."""
-    project = make_project(tmp_path_factory.mktemp("faults"), shared_cache, TINY)
-    run(["dvc", "repro"], project)
-    return project
-
-
-def lock_outs(project: Path) -> dict[str, dict[str, str]]:
-    """Per stage of dvc.lock: each output path and its recorded hash."""
-    stages = yaml.safe_load((project / "dvc.lock").read_text())["stages"]
-    return {
-        name: {out["path"]: out.get("md5", "") for out in body.get("outs", [])}
-        for name, body in stages.items()
-    }
 
 
 def temporaries(project: Path, outs: list[str]) -> list[Path]:
