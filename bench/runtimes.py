@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipelines import data, paths
 from pipelines.backends.registry import artifacts
 from pipelines.config import Language, load
-from pipelines.evaluate.cells import run_cell
+from pipelines.evaluate.cells import RunSettings, run_cell
 from pipelines.evaluate.evaluation import plan, write_inputs
 
 
@@ -33,21 +33,14 @@ def main() -> None:
     inputs, _ = data.load_eval(paths.DATASET)
     with_cpp = [a for a in artifacts(cfg) if a.cpp_runtime in cfg.cpp.runtimes]
     cells = plan(cfg, with_cpp, paths.CPP_BIN)
+    settings = RunSettings(warmup=10, runs=args.runs, threads=args.threads, timeout_s=600)
     p50: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         layouts = write_inputs(inputs[:4], workdir)
         for round_ in range(args.rounds):
             for artifact, cell in cells:
-                run = run_cell(
-                    cell,
-                    layouts[artifact.layout],
-                    workdir,
-                    warmup=10,
-                    runs=args.runs,
-                    threads=args.threads,
-                    timeout_s=600,
-                )
+                run = run_cell(cell, layouts[artifact.layout], workdir, settings)
                 if run.ok:
                     p50.setdefault(cell.key, []).append(run.stats["p50_ms"])
             print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)

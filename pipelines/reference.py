@@ -1,17 +1,20 @@
-"""The reference models: train (or restore) them and record how good they are."""
+"""The reference models: train (or restore) them, record how good they are, and compare
+exports and the PyTorch twin with them."""
 
-import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from pipelines import data, metrics, paths
-from pipelines.config import Config, Task
+from pipelines import data, jsonfile, metrics, paths
+from pipelines.config import Config, ModelConfig, Task
 from pipelines.errors import PipelineError
+from pipelines.sidecar import TwinCheck
 
 log = logging.getLogger(__name__)
+Exported = TypeVar("Exported")
 
 
 def predict_keras(keras_model, inputs: np.ndarray, batch: int = 32) -> np.ndarray:
@@ -112,5 +115,42 @@ def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dic
         bicubic = bicubic_upscale(dataset.eval_inputs, int(cfg.model.arch.get("scale", 2)))
         summary["bicubic"] = metrics.task_quality(cfg.model.task, bicubic, dataset.eval_targets)
     data.save(dataset, dataset_dir, cfg.data.source)
-    (checkpoint_dir / paths.TRAIN_SUMMARY.name).write_text(json.dumps(summary, indent=2) + "\n")
+    jsonfile.write(checkpoint_dir / paths.TRAIN_SUMMARY.name, summary)
     return summary
+
+
+def export_keras(
+    model: ModelConfig,
+    exporter: Callable[[Any, ModelConfig, Path, np.ndarray, np.ndarray], Exported],
+    out: Path,
+) -> Exported:
+    """Restore the Keras reference written by the checkpoint stage and export it to `out` with
+    `exporter`, which checks the export against the reference's outputs on the evaluation inputs."""
+    from pipelines.backends.keras import loader
+
+    keras_model = loader.restore(model, paths.TF_CHECKPOINT)
+    inputs, _ = data.load_eval(paths.DATASET)
+    return exporter(keras_model, model, out, inputs, predict_keras(keras_model, inputs))
+
+
+def twin_check(model: ModelConfig, module, inputs: np.ndarray) -> TwinCheck | None:
+    """How far the PyTorch twin is from the Keras reference outputs the checkpoint stage wrote
+    for the evaluation `inputs`; None without a Keras reference."""
+    if not (model.uses_tf and paths.KERAS_REFERENCE.is_file()):
+        return None
+    stats = metrics.error_stats(predict_torch(module, inputs), np.load(paths.KERAS_REFERENCE))
+    shared = model.share_weights and not model.torch_weights
+    log.info(
+        "PyTorch twin vs Keras reference (%s weights): max abs %.3g",
+        "shared" if shared else "separately trained",
+        stats["max_abs"],
+    )
+    return TwinCheck(
+        shared_weights=shared,
+        samples=len(inputs),
+        max_abs=stats["max_abs"],
+        mean_abs=stats["mean_abs"],
+        rel=stats["rel"],
+        min_atol=stats["min_atol"],
+        min_rtol=stats["min_rtol"],
+    )

@@ -1,48 +1,178 @@
-"""JSON files that describe an artifact (names, dtypes, shapes, provenance) for the C++ side.
+"""The `model.json` sidecar: what an artifact is (names, nodes, dtypes, shapes, provenance).
 
 The sidecar of `dir/model.pb` or of the SavedModel directory `dir/model` is `dir/model.json`.
-A stage whose framework is switched off writes a sidecar with a `skipped` reason instead.
+Each artifact format has one schema below; exporters build it, `write` writes it and `read`
+reads it back checked against the schema the caller expects. A stage whose framework is
+switched off writes a `Skipped` sidecar instead.
 """
 
-import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict, TypeVar, cast, get_args, get_type_hints
 
+from pipelines import jsonfile
 from pipelines.errors import PipelineError
+
+
+class Tensor(TypedDict):
+    """One input or output: its public name, dtype and shape (-1 for a dynamic dimension)."""
+
+    name: str
+    dtype: str
+    shape: list[int]
+
+
+class GraphTensor(Tensor):
+    """A tensor of a TF graph, with the node a program feeds or fetches ("op:index")."""
+
+    node: str
+
+
+class QuantizedTensor(GraphTensor):
+    """A .tflite tensor with its per-tensor quantization (scale 0: not quantized)."""
+
+    scale: float
+    zero_point: int
+
+
+class FrozenGraph(TypedDict):
+    format: Literal["graphdef"]
+    inputs: list[GraphTensor]
+    outputs: list[GraphTensor]
+    nodes: int
+    verified_max_abs_error: float
+    tensorflow: str
+
+
+class SavedModel(TypedDict):
+    format: Literal["savedmodel"]
+    tags: list[str]
+    signature: str
+    inputs: list[GraphTensor]
+    outputs: list[GraphTensor]
+    verified_max_abs_error: float
+    verified_samples: int
+    tensorflow: str
+
+
+class WeightStorage(TypedDict):
+    tensors: int
+    elements: int
+
+
+class TFLite(TypedDict):
+    format: Literal["tflite"]
+    mode: str
+    signature: str
+    size_bytes: int
+    inputs: list[QuantizedTensor]
+    outputs: list[QuantizedTensor]
+    weights: dict[str, WeightStorage]  # by storage dtype
+    effective: bool  # False: the mode changed nothing
+    effect: str
+    source: str
+    calibration_samples: int
+    tensorflow: str
+
+
+class SizeCheck(TypedDict):
+    shape: list[int]
+    ok: bool
+    max_abs_error: float | None
+    problem: str | None
+
+
+class TwinCheck(TypedDict):
+    """The PyTorch twin against the Keras reference (metrics.error_stats plus provenance)."""
+
+    shared_weights: bool
+    samples: int
+    max_abs: float
+    mean_abs: float
+    rel: float
+    min_atol: float
+    min_rtol: float
+
+
+class TorchExport(TypedDict):
+    format: Literal["torchscript", "aoti"]
+    method: str
+    layout: Literal["NCHW"]
+    inputs: list[Tensor]
+    outputs: list[Tensor]
+    traced_shape: list[int]
+    traced_on: str
+    traced_max_abs_error: float
+    verified_sizes: list[SizeCheck]
+    fixed_shape: bool
+    loads_on: dict[str, float]  # max abs error by device
+    tracer_warnings: list[str]
+    export_seconds: float
+    torch: str
+    twin_vs_tf: TwinCheck | None
+
+
+class Skipped(TypedDict):
+    skipped: str
+
+
+Sidecar = FrozenGraph | SavedModel | TFLite | TorchExport | Skipped
+Schema = TypeVar("Schema", FrozenGraph, SavedModel, TFLite, TorchExport)
 
 
 def sidecar_path(artifact: Path) -> Path:
     return artifact.with_name(artifact.name.split(".")[0] + ".json")
 
 
-def write(artifact: Path, info: dict[str, Any]) -> None:
-    sidecar_path(artifact).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+def dims(shape: Iterable[int | None]) -> list[int]:
+    """A shape as sidecars record it: plain ints, -1 for a dynamic (None) dimension."""
+    return [-1 if d is None else int(d) for d in shape]
 
 
-def read(artifact: Path) -> dict[str, Any]:
-    path = sidecar_path(artifact)
-    if not path.is_file():
-        raise PipelineError(f"{path} not found: run the stage that builds {artifact} (dvc repro)")
-    return json.loads(path.read_text())
-
-
-def tensor_info(name: str, node: str, dtype: str, shape: list[int], **extra: Any) -> dict[str, Any]:
-    """One input or output: its public name, its graph node ("op:index"), dtype and shape
-    (-1 for a dynamic dimension)."""
-    return {"name": name, "node": node, "dtype": dtype, "shape": [int(d) for d in shape], **extra}
+def write(artifact: Path, content: Sidecar) -> None:
+    """Write the sidecar of `artifact` (keys sorted, so reruns give identical files)."""
+    jsonfile.write(sidecar_path(artifact), content, sort_keys=True)
 
 
 def write_skipped(artifact: Path, reason: str) -> None:
     """Record that this artifact was deliberately not built, so downstream stages skip it."""
     artifact.parent.mkdir(parents=True, exist_ok=True)
-    write(artifact, {"skipped": reason})
+    write(artifact, Skipped(skipped=reason))
 
 
-def read_optional(artifact: Path) -> dict[str, Any]:
-    """The sidecar of `artifact`, or {} when there is none (the stage did not run)."""
+def _formats(schema: type) -> tuple[str, ...]:
+    """The `format` values a schema allows (the arguments of its Literal)."""
+    return get_args(get_type_hints(schema)["format"])
+
+
+def _content(artifact: Path) -> dict[str, Any] | None:
     path = sidecar_path(artifact)
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return jsonfile.read(path) if path.is_file() else None
+
+
+def read(artifact: Path, schema: type[Schema]) -> Schema:
+    """The sidecar of `artifact`, which must describe a built artifact of `schema`'s format."""
+    path = sidecar_path(artifact)
+    content = _content(artifact)
+    if content is None:
+        raise PipelineError(f"{path} not found: run the stage that builds {artifact} (dvc repro)")
+    if "skipped" in content:
+        raise PipelineError(f"{artifact} was not built: {content['skipped']}")
+    if content.get("format") not in _formats(schema):
+        raise PipelineError(
+            f"{path} describes a {content.get('format')!r} artifact, not one of "
+            f"{list(_formats(schema))} (rebuild it with dvc repro)"
+        )
+    return cast(Schema, content)
+
+
+def find(artifact: Path, schema: type[Schema]) -> Schema | None:
+    """The sidecar of `artifact` if it was built; None when its stage did not run or skipped it."""
+    content = _content(artifact)
+    return None if content is None or "skipped" in content else read(artifact, schema)
 
 
 def skipped_reason(artifact: Path) -> str | None:
-    return read_optional(artifact).get("skipped")
+    """Why the stage of `artifact` did not build it, or None."""
+    content = _content(artifact)
+    return None if content is None else content.get("skipped")

@@ -12,7 +12,7 @@ from typing import TypeVar
 from pipelines import sidecar
 from pipelines.atomic import atomic_path
 from pipelines.config import Config, ConfigError, Framework, load
-from pipelines.errors import PipelineError, report
+from pipelines.errors import PipelineError, os_failure, report
 
 log = logging.getLogger("ckpt2cpp")
 E = TypeVar("E", bound=Enum)
@@ -46,18 +46,26 @@ def run_stage(name: str, body: Callable[[Config], None]) -> None:
     except (ConfigError, PipelineError) as error:
         report(error, name)
         sys.exit(1)
+    except OSError as error:  # a full or read-only disk, a file that vanished
+        report(os_failure(error), name)
+        sys.exit(1)
     log.info("%s finished in %.1f s", name, time.perf_counter() - started)
 
 
 def write_artifact(
-    cfg: Config, folder: Path, name: str, framework: Framework, build: Callable[[Path], object]
+    cfg: Config,
+    folder: Path,
+    name: str,
+    framework: Framework,
+    build: Callable[[Path], sidecar.Sidecar],
 ) -> None:
-    """Build `folder/name` (and its sidecar) atomically with `build`; when `framework` is not in
-    model.frameworks, write a sidecar that says so instead, so DVC and later stages carry on."""
+    """Build `folder/name` atomically with `build` and write the sidecar it returns; when
+    `framework` is not in model.frameworks, write a sidecar that says so instead, so DVC and
+    later stages carry on."""
     with atomic_path(folder) as out:
         out.mkdir()
         artifact = out / name
         if framework in cfg.model.frameworks:
-            build(artifact)
+            sidecar.write(artifact, build(artifact))
         else:
             sidecar.write_skipped(artifact, f"{framework.name} is not in model.frameworks")

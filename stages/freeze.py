@@ -3,6 +3,7 @@
 from pipelines import paths
 from pipelines.backends.tf import export
 from pipelines.config import Config, Framework
+from pipelines.reference import export_keras
 from pipelines.stage import run_stage, write_artifact
 
 
@@ -12,7 +13,7 @@ def main(cfg: Config) -> None:
         paths.FROZEN,
         paths.FROZEN_GRAPH.name,
         Framework.tf,
-        lambda artifact: export.from_checkpoint(cfg.model, export.freeze, artifact),
+        lambda artifact: export_keras(cfg.model, export.freeze, artifact),
     )
 
 

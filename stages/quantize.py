@@ -8,13 +8,13 @@ The mode comes from the dvc.yaml matrix item; every other setting from params.ya
 import sys
 from pathlib import Path
 
-from pipelines import data, paths
+from pipelines import data, paths, sidecar
 from pipelines.config import Config, Framework, QuantMode
 from pipelines.stage import matrix_item, run_stage, write_artifact
 
 
 def main(cfg: Config, mode: QuantMode) -> None:
-    def convert(artifact: Path) -> None:
+    def convert(artifact: Path) -> sidecar.TFLite:
         from pipelines.backends.tflite.export import FULL_INTEGER, quantize
 
         calibration = (
@@ -22,7 +22,7 @@ def main(cfg: Config, mode: QuantMode) -> None:
             if mode in FULL_INTEGER
             else None
         )
-        quantize(
+        return quantize(
             paths.SAVEDMODEL_DIR,
             mode,
             cfg.model,

@@ -4,6 +4,7 @@ verified against the checkpoint model on the evaluation inputs."""
 from pipelines import paths
 from pipelines.backends.tf import export
 from pipelines.config import Config, Framework
+from pipelines.reference import export_keras
 from pipelines.stage import run_stage, write_artifact
 
 
@@ -13,7 +14,7 @@ def main(cfg: Config) -> None:
         paths.SAVEDMODEL,
         paths.SAVEDMODEL_DIR.name,
         Framework.tf,
-        lambda artifact: export.from_checkpoint(cfg.model, export.savedmodel, artifact),
+        lambda artifact: export_keras(cfg.model, export.savedmodel, artifact),
     )
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipelines.evaluate.cells import Cell, python_command, run_cell
+from pipelines.evaluate.cells import Cell, RunSettings, python_command, run_cell
 from tests.conftest import REPO
 
 
@@ -19,11 +19,25 @@ def cell(runner: str) -> Cell:
     return Cell(runner, "python", command)
 
 
+def double_artifact(name: str):
+    """A TF artifact run by tests.doubles.DoublingRunner (the path is never opened)."""
+    from pipelines.backends.registry import Artifact
+    from pipelines.config import Framework
+
+    return Artifact(
+        name=name,
+        kind="double",
+        framework=Framework.tf,
+        path=REPO / "no-model",
+        python_runner="tests.doubles.DoublingRunner",
+        cpp_runtime=None,
+    )
+
+
 def test_a_working_cell_returns_outputs_and_stats(inputs, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
-    run = run_cell(
-        cell("DoublingRunner"), inputs, tmp_path, warmup=1, runs=7, threads=1, timeout_s=120
-    )
+    settings = RunSettings(warmup=1, runs=7, threads=1, timeout_s=120)
+    run = run_cell(cell("DoublingRunner"), inputs, tmp_path, settings)
     assert run.ok, run.stderr_tail
     assert np.array_equal(run.outputs, np.load(inputs) * 2)
     assert run.stats["runs"] == 7 and run.stats["samples"] == 3
@@ -32,9 +46,8 @@ def test_a_working_cell_returns_outputs_and_stats(inputs, tmp_path, monkeypatch)
 
 def test_a_segfault_is_recorded_with_its_signal(inputs, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
-    run = run_cell(
-        cell("SegfaultRunner"), inputs, tmp_path, warmup=1, runs=3, threads=1, timeout_s=120
-    )
+    settings = RunSettings(warmup=1, runs=3, threads=1, timeout_s=120)
+    run = run_cell(cell("SegfaultRunner"), inputs, tmp_path, settings)
     assert not run.ok
     assert run.failure == "killed by signal SIGSEGV" and run.exit_code == -11
     assert run.outputs is None
@@ -42,27 +55,24 @@ def test_a_segfault_is_recorded_with_its_signal(inputs, tmp_path, monkeypatch):
 
 def test_a_hang_is_cut_off_by_the_timeout(inputs, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
-    run = run_cell(
-        cell("HangingRunner"), inputs, tmp_path, warmup=1, runs=3, threads=1, timeout_s=8
-    )
+    settings = RunSettings(warmup=1, runs=3, threads=1, timeout_s=8)
+    run = run_cell(cell("HangingRunner"), inputs, tmp_path, settings)
     assert run.failure == "timed out after 8 s"
     assert run.wall_s < 60
 
 
 def test_a_crash_does_not_stop_the_other_cells(inputs, tmp_path, monkeypatch):
-    from pipelines.backends.registry import Artifact
-    from pipelines.config import Framework, load
+    from pipelines.config import load
     from pipelines.evaluate.evaluation import run_cells
 
     monkeypatch.chdir(REPO)
-    artifact = Artifact("double", "double", Framework.tf, REPO / "no-model", "double", None)
+    artifact = double_artifact("double")
     cells = [(artifact, cell("SegfaultRunner")), (artifact, cell("DoublingRunner"))]
     runs = run_cells(cells, {"NHWC": inputs}, tmp_path, load(REPO / "params.yaml"))
     assert [r.ok for r in runs] == [False, True]
 
 
 def test_an_output_of_the_wrong_shape_fails_its_cell_and_is_compared_with_nothing(monkeypatch):
-    from pipelines.backends.registry import Artifact
     from pipelines.config import Framework, load
     from pipelines.evaluate.cells import CellRun
     from pipelines.evaluate.evaluation import judge_cells
@@ -70,7 +80,7 @@ def test_an_output_of_the_wrong_shape_fails_its_cell_and_is_compared_with_nothin
     monkeypatch.chdir(REPO)
     cfg = load(REPO / "params.yaml")
     original = np.random.default_rng(0).random((2, 16, 16, 3), dtype=np.float32)
-    artifact = Artifact("tf/double", "double", Framework.tf, REPO / "no-model", "double", None)
+    artifact = double_artifact("tf/double")
     python, cpp = Cell(artifact.name, "python", []), Cell(artifact.name, "cpp", [])
     runs = [CellRun(python, outputs=original + 1e-3), CellRun(cpp, outputs=original[..., :1])]
     results, outputs = judge_cells(

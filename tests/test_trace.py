@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.backends.torch.export import export, load
+from pipelines.backends.torch.export import export
+from pipelines.backends.torch.loader import load_export
 from pipelines.config import ExportMethod, ModelConfig, Task, TraceConfig
 from pipelines.errors import PipelineError
 from tests.user_model import DeviceBound, ShapeTrap, UserNet
@@ -55,7 +56,7 @@ def test_script_and_aoti_export_the_shape_trap_correctly(tmp_path, method, suffi
     assert info["fixed_shape"] is False
     assert [s["shape"] for s in info["verified_sizes"]] == [[1, 3, 24, 20], [1, 3, 20, 24]]
     assert all(s["ok"] for s in info["verified_sizes"])
-    out = load(tmp_path / f"m{suffix}")(torch.rand(1, 3, 40, 24))
+    out = load_export(tmp_path / f"m{suffix}")(torch.rand(1, 3, 40, 24))
     assert tuple(out.shape) == (1, 3, 80, 48)
 
 

@@ -4,19 +4,20 @@ Python and C++ cells share one command line (see pipelines/run.py and cpp/README
 function runs both and reads back the same two files: outputs (.npy) and stats (.json).
 """
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipelines import toolchain
+from pipelines import jsonfile, toolchain
+from pipelines.config import EvaluateConfig
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,37 @@ class Cell:
     def key(self) -> str:
         """`<artifact>@<language>`, e.g. `tflite/int8@cpp`."""
         return f"{self.artifact}@{self.language}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """How a cell runs its samples (the timing protocol's flags) and how long it may take."""
+
+    warmup: int
+    runs: int
+    threads: int
+    timeout_s: float
+
+    @classmethod
+    def from_config(cls, evaluate: EvaluateConfig) -> "RunSettings":
+        """The settings the `evaluate` config asks for."""
+        return cls(
+            warmup=evaluate.warmup,
+            runs=evaluate.runs,
+            threads=evaluate.threads,
+            timeout_s=evaluate.timeout_s,
+        )
+
+    def flags(self) -> list[str]:
+        """The runner flags of the timing protocol (the same for Python and C++)."""
+        return [
+            "--warmup",
+            str(self.warmup),
+            "--runs",
+            str(self.runs),
+            "--threads",
+            str(self.threads),
+        ]
 
 
 @dataclass
@@ -64,8 +96,9 @@ def python_command(runtime: str, model: Path, params: Path = Path("params.yaml")
     ]
 
 
-def cpp_command(binary: Path, model: Path) -> list[str]:
-    return [str(binary), "--model", str(model)]
+def cpp_command(binary: Path, model: Path, extra: Sequence[str] = ()) -> list[str]:
+    """The C++ runner `binary` on `model`, with the runner-specific flags `extra`."""
+    return [str(binary), "--model", str(model), *extra]
 
 
 def runtime_env() -> dict[str, str]:
@@ -88,41 +121,25 @@ def describe_exit(code: int) -> str:
     return f"exit code {code}"
 
 
-def run_cell(
-    cell: Cell, inputs: Path, workdir: Path, warmup: int, runs: int, threads: int, timeout_s: float
-) -> CellRun:
+def run_cell(cell: Cell, inputs: Path, workdir: Path, settings: RunSettings) -> CellRun:
     """Run `cell` on `inputs`; any crash, hang or error becomes a failed CellRun, never an
     exception."""
     slug = cell.key.replace("/", "_").replace("@", "-")
     outputs, stats = workdir / f"{slug}.npy", workdir / f"{slug}.json"
-    command = [
-        *cell.command,
-        "--input",
-        str(inputs),
-        "--output",
-        str(outputs),
-        "--json",
-        str(stats),
-        "--warmup",
-        str(warmup),
-        "--runs",
-        str(runs),
-        "--threads",
-        str(threads),
-    ]
+    files = ["--input", str(inputs), "--output", str(outputs), "--json", str(stats)]
     result = CellRun(cell)
     started = time.perf_counter()
     try:
         process = subprocess.run(
-            command,
+            [*cell.command, *files, *settings.flags()],
             capture_output=True,
             text=True,
-            timeout=timeout_s,
+            timeout=settings.timeout_s,
             env=runtime_env(),
             check=False,
         )
     except subprocess.TimeoutExpired as expired:
-        result.failure = f"timed out after {timeout_s:g} s"
+        result.failure = f"timed out after {settings.timeout_s:g} s"
         result.stderr_tail = last_lines(expired.stderr)
         result.wall_s = time.perf_counter() - started
         return result
@@ -130,6 +147,14 @@ def run_cell(
         result.failure = f"could not start: {error}"
         return result
     result.wall_s = time.perf_counter() - started
+    _read_back(result, process, outputs, stats)
+    return result
+
+
+def _read_back(
+    result: CellRun, process: subprocess.CompletedProcess, outputs: Path, stats: Path
+) -> None:
+    """Fill `result` from a finished process: its outputs and stats, or why there are none."""
     result.exit_code = process.returncode
     result.stderr_tail = last_lines(process.stderr)
     if process.returncode != 0:
@@ -138,8 +163,7 @@ def run_cell(
         result.failure = "exited 0 but wrote no outputs"
     else:
         result.outputs = np.load(outputs)
-        result.stats = json.loads(stats.read_text())
-    return result
+        result.stats = jsonfile.read(stats)
 
 
 def last_lines(text: str | bytes | None, lines: int = 6) -> str:

@@ -65,17 +65,9 @@ def to_nhwc(outputs: np.ndarray, artifact: Artifact) -> np.ndarray:
     )
 
 
-def judge(
-    cfg: Config,
-    artifact: Artifact,
-    run: CellRun,
-    outputs: np.ndarray | None,
-    original: np.ndarray | None,
-    original_quality: dict[str, float],
-    targets: np.ndarray | None,
-) -> CellResult:
-    """Turn one cell's outputs into errors, task metrics and a pass/fail verdict."""
-    result = CellResult(
+def _measured(artifact: Artifact, run: CellRun) -> CellResult:
+    """A cell's result before judging: what it is, how it ran, and its latency."""
+    return CellResult(
         key=run.cell.key,
         artifact=artifact.name,
         kind=artifact.kind,
@@ -87,41 +79,57 @@ def judge(
         stderr_tail=run.stderr_tail,
         latency={k: run.stats[k] for k in LATENCY_KEYS if k in run.stats},
     )
+
+
+def _verdict(
+    cfg: Config, artifact: Artifact, max_abs: float, metric_drop: float | None
+) -> tuple[bool | None, str]:
+    """Passed (None: cannot tell) and why: an original passes, an artifact with a tolerance
+    is held to it, any other to the allowed drop of the task metric."""
+    if artifact.reference:
+        return True, "original model"
+    tolerance = cfg.evaluate.tolerances.get(artifact.kind)
+    if tolerance is not None:
+        passed = max_abs <= tolerance
+        return passed, f"max abs {max_abs:.2g} {'<=' if passed else '>'} {tolerance:g}"
+    if metric_drop is None:
+        return None, f"max abs {max_abs:.2g} (no tolerance for {artifact.kind} and no task metric)"
+    primary, task = PRIMARY_METRIC.get(cfg.model.task), cfg.model.task.name
+    allowed = cfg.evaluate.max_metric_drop.get(task)
+    if allowed is None:
+        return None, f"{primary} drop {metric_drop:.3g} (no evaluate.max_metric_drop.{task})"
+    passed = metric_drop <= allowed
+    return passed, f"{primary} drop {metric_drop:.3g} {'<=' if passed else '>'} {allowed:g}"
+
+
+def judge(
+    cfg: Config,
+    artifact: Artifact,
+    run: CellRun,
+    outputs: np.ndarray | None,
+    original: np.ndarray | None,
+    original_quality: dict[str, float],
+    targets: np.ndarray | None,
+) -> CellResult:
+    """Turn one cell's outputs into errors, task metrics and a pass/fail verdict."""
+    result = _measured(artifact, run)
+    result.passed = False
     if outputs is None:
-        result.passed, result.verdict = False, f"failed: {run.failure}"
+        result.verdict = f"failed: {run.failure}"
         return result
     if original is None:
-        result.passed, result.verdict = False, "no original-model outputs to compare with"
+        result.verdict = "no original-model outputs to compare with"
         return result
     try:
         result.errors = metrics.error_stats(outputs, original)
     except ValueError as error:
-        result.passed, result.verdict = False, str(error)
+        result.verdict = str(error)
         return result
     result.quality = metrics.task_quality(cfg.model.task, outputs, targets, original)
     primary = PRIMARY_METRIC.get(cfg.model.task)
     if primary in result.quality and primary in original_quality:
         result.metric_drop = original_quality[primary] - result.quality[primary]
-    tolerance = cfg.evaluate.tolerances.get(artifact.kind)
-    max_abs = result.errors["max_abs"]
-    if artifact.reference:
-        result.passed, result.verdict = True, "original model"
-    elif tolerance is not None:
-        result.passed = max_abs <= tolerance
-        result.verdict = f"max abs {max_abs:.2g} {'<=' if result.passed else '>'} {tolerance:g}"
-    elif result.metric_drop is not None:
-        allowed = cfg.evaluate.max_metric_drop.get(cfg.model.task.name)
-        if allowed is None:
-            result.verdict = (
-                f"{primary} drop {result.metric_drop:.3g} "
-                f"(no evaluate.max_metric_drop.{cfg.model.task.name})"
-            )
-        else:
-            result.passed = result.metric_drop <= allowed
-            relation = "<=" if result.passed else ">"
-            result.verdict = f"{primary} drop {result.metric_drop:.3g} {relation} {allowed:g}"
-    else:
-        result.verdict = (
-            f"max abs {max_abs:.2g} (no tolerance for {artifact.kind} and no task metric)"
-        )
+    result.passed, result.verdict = _verdict(
+        cfg, artifact, result.errors["max_abs"], result.metric_drop
+    )
     return result

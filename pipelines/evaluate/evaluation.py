@@ -11,10 +11,18 @@ from tqdm import tqdm
 from pipelines import data, metrics, paths, sidecar
 from pipelines.backends.cpp.build import PROGRAMS
 from pipelines.backends.registry import Artifact, artifacts
+from pipelines.backends.tf import nodes
 from pipelines.backends.tflite.export import FULL_INTEGER
-from pipelines.config import Config, Framework, Language, Task
+from pipelines.config import Config, CppRuntime, Framework, Language, Task
 from pipelines.evaluate import figures
-from pipelines.evaluate.cells import Cell, CellRun, cpp_command, python_command, run_cell
+from pipelines.evaluate.cells import (
+    Cell,
+    CellRun,
+    RunSettings,
+    cpp_command,
+    python_command,
+    run_cell,
+)
 from pipelines.evaluate.compare import PRIMARY_METRIC, CellResult, judge, to_nhwc
 
 log = logging.getLogger(__name__)
@@ -38,7 +46,9 @@ def plan(cfg: Config, found: list[Artifact], bin_dir: Path) -> list[tuple[Artifa
             cells.append((artifact, Cell(artifact.name, "python", command)))
         runtime = artifact.cpp_runtime
         if Language.cpp in cfg.evaluate.languages and runtime in cfg.cpp.runtimes:
-            command = cpp_command(bin_dir / PROGRAMS[runtime], artifact.path)
+            # tf_runner is told the graph nodes; the other runners need nothing but the model
+            extra = nodes.cpp_flags(artifact.path) if runtime is CppRuntime.tf else []
+            command = cpp_command(bin_dir / PROGRAMS[runtime], artifact.path, extra)
             cells.append((artifact, Cell(artifact.name, "cpp", command)))
     return cells
 
@@ -56,16 +66,9 @@ def run_cells(
 ) -> list[CellRun]:
     """Run cells one after another (never concurrently: they are being timed)."""
     runs = []
+    settings = RunSettings.from_config(cfg.evaluate)
     for artifact, cell in tqdm(cells, desc="evaluate", unit="cell"):
-        run = run_cell(
-            cell,
-            inputs[artifact.layout],
-            workdir,
-            cfg.evaluate.warmup,
-            cfg.evaluate.runs,
-            cfg.evaluate.threads,
-            cfg.evaluate.timeout_s,
-        )
+        run = run_cell(cell, inputs[artifact.layout], workdir, settings)
         if run.ok:
             log.info("%-28s p50 %8.3f ms", cell.key, run.stats["p50_ms"])
         else:
@@ -217,7 +220,7 @@ def _layer_diagnostics(cfg: Config, inputs: np.ndarray) -> dict[str, list[dict[s
 def _notes(cfg: Config) -> list[str]:
     notes = []
     for mode in cfg.quantize.modes:
-        info = sidecar.read_optional(paths.tflite_model(mode))
-        if not info.get("effective", True):
+        info = sidecar.find(paths.tflite_model(mode), sidecar.TFLite)
+        if info is not None and not info["effective"]:
             notes.append(f"tflite/{mode.name}: {info['effect']}")
     return notes

@@ -1,6 +1,5 @@
 """Configure and build cpp/ against the libraries inside the installed wheels."""
 
-import json
 import logging
 import shutil
 import subprocess
@@ -8,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines import toolchain
+from pipelines import jsonfile, toolchain
 from pipelines.config import CppConfig, CppRuntime
 from pipelines.errors import PipelineError
 
@@ -110,5 +109,5 @@ def build(cpp: CppConfig, source: Path, build_dir: Path, outputs: list[Path]) ->
         "cxx_flags": cpp.cxx_flags,
         "toolchain": fingerprint,
     }
-    destination[BUILD_INFO].write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    jsonfile.write(destination[BUILD_INFO], info, sort_keys=True)
     return info

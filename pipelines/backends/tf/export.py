@@ -1,20 +1,22 @@
-"""Export the Keras reference: a frozen GraphDef and a SavedModel with stable tensor names."""
+"""Export the Keras reference: a frozen GraphDef and a SavedModel with stable tensor names.
+
+Each exporter writes its artifact, loads it back, checks it against the reference outputs it is
+given, and returns the artifact's sidecar.
+"""
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from pipelines import sidecar
+from pipelines.backends.tf.loader import SERVE_TAG, SIGNATURE, load_frozen, load_savedmodel
 from pipelines.config import ModelConfig
 from pipelines.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
-SERVE_TAG = "serve"
-SIGNATURE = "serving_default"
+ATOL = 1e-5  # an export must reproduce the checkpoint model to this max abs error
 
 
 def _input_spec(keras_model, model: ModelConfig):
@@ -25,31 +27,28 @@ def _input_spec(keras_model, model: ModelConfig):
     return tf.TensorSpec(shape, tf.float32, name=model.input_name)
 
 
-def _shape(shape) -> list[int]:
-    return [-1 if d is None else int(d) for d in shape]
-
-
-def _check_close(name: str, actual: np.ndarray, expected: np.ndarray, atol: float) -> float:
+def _check_close(name: str, actual: np.ndarray, expected: np.ndarray) -> float:
     error = float(np.abs(actual - expected).max())
-    if not error <= atol:
+    if not error <= ATOL:
         raise PipelineError(
-            f"{name} differs from the checkpoint model by {error:.3g} > {atol:g} on the evaluation "
+            f"{name} differs from the checkpoint model by {error:.3g} > {ATOL:g} on the evaluation "
             "inputs (the export is wrong; check custom layers for training-only behaviour)"
         )
     return error
 
 
-def freeze(
-    keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expected: np.ndarray
-) -> dict[str, Any]:
-    """Fold the variables into constants and write a GraphDef whose input placeholder is named
-    `model.input_name` and whose output is an Identity named `model.output_name`."""
+def _float_tensor(name: str, node: str, shape) -> sidecar.GraphTensor:
+    return sidecar.GraphTensor(name=name, node=node, dtype="float32", shape=sidecar.dims(shape))
+
+
+def _frozen_graph_def(keras_model, model: ModelConfig, spec):
+    """The serving function with variables folded into constants, its GraphDef checked to hold
+    the input placeholder `model.input_name` and the output Identity `model.output_name`."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
     )
 
-    spec = _input_spec(keras_model, model)
     serve = tf.function(
         lambda x: tf.identity(keras_model(x, training=False), name=model.output_name),
         input_signature=[spec],
@@ -62,35 +61,22 @@ def freeze(
             f"the frozen graph lacks the input {model.input_name!r} or output {model.output_name!r} "
             "node (choose names that the network does not already use for other ops)"
         )
+    return frozen, graph_def
+
+
+def freeze(
+    keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expected: np.ndarray
+) -> sidecar.FrozenGraph:
+    """Write a frozen GraphDef whose input placeholder is named `model.input_name` and whose
+    output is an Identity named `model.output_name`, verified against `expected`."""
+    import tensorflow as tf
+
+    spec = _input_spec(keras_model, model)
+    frozen, graph_def = _frozen_graph_def(keras_model, model, spec)
     out.write_bytes(graph_def.SerializeToString())
-    error = _check_close(
-        "the frozen graph",
-        load_frozen(out, f"{model.input_name}:0", f"{model.output_name}:0")(
-            tf.constant(inputs)
-        ).numpy(),
-        expected,
-        1e-5,
-    )
-    info = {
-        "format": "graphdef",
-        "inputs": [
-            sidecar.tensor_info(
-                model.input_name, f"{model.input_name}:0", "float32", _shape(spec.shape)
-            )
-        ],
-        "outputs": [
-            sidecar.tensor_info(
-                model.output_name,
-                f"{model.output_name}:0",
-                "float32",
-                _shape(frozen.outputs[0].shape),
-            )
-        ],
-        "nodes": len(graph_def.node),
-        "verified_max_abs_error": error,
-        "tensorflow": tf.__version__,
-    }
-    sidecar.write(out, info)
+    input_node, output_node = f"{model.input_name}:0", f"{model.output_name}:0"
+    reloaded = load_frozen(out, input_node, output_node)
+    error = _check_close("the frozen graph", reloaded(tf.constant(inputs)).numpy(), expected)
     log.info(
         "frozen graph: %d nodes, %s -> %s, max abs error %.2g",
         len(graph_def.node),
@@ -98,18 +84,13 @@ def freeze(
         model.output_name,
         error,
     )
-    return info
-
-
-def load_frozen(path: Path, input_node: str, output_node: str) -> Callable:
-    """Import a frozen GraphDef as a function from the `input_node` tensor to `output_node`."""
-    import tensorflow as tf
-
-    graph_def = tf.compat.v1.GraphDef()
-    graph_def.ParseFromString(Path(path).read_bytes())
-    fn = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
-    return fn.prune(
-        fn.graph.get_tensor_by_name(input_node), fn.graph.get_tensor_by_name(output_node)
+    return sidecar.FrozenGraph(
+        format="graphdef",
+        inputs=[_float_tensor(model.input_name, input_node, spec.shape)],
+        outputs=[_float_tensor(model.output_name, output_node, frozen.outputs[0].shape)],
+        nodes=len(graph_def.node),
+        verified_max_abs_error=error,
+        tensorflow=tf.__version__,
     )
 
 
@@ -129,11 +110,9 @@ def read_signature(savedmodel_dir: Path) -> tuple[dict[str, str], dict[str, str]
     raise PipelineError(f"{savedmodel_dir} has no MetaGraph tagged {SERVE_TAG!r} (re-export it)")
 
 
-def savedmodel(
-    keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expected: np.ndarray
-) -> dict[str, Any]:
-    """Write a SavedModel whose `serving_default` signature takes `model.input_name` and
-    returns `model.output_name`, then load it back and check it against the checkpoint model."""
+def _save_serving_module(keras_model, model: ModelConfig, out: Path):
+    """Save a module whose `serving_default` signature maps `model.input_name` to
+    `model.output_name`; return the signature's input spec and output shape."""
     import tensorflow as tf
 
     spec = _input_spec(keras_model, model)
@@ -146,34 +125,26 @@ def savedmodel(
     )
     output_shape = module.serve.get_concrete_function().structured_outputs[model.output_name].shape
     tf.saved_model.save(module, str(out), signatures={SIGNATURE: module.serve})
+    return spec, output_shape
+
+
+def savedmodel(
+    keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expected: np.ndarray
+) -> sidecar.SavedModel:
+    """Write a SavedModel whose `serving_default` signature takes `model.input_name` and
+    returns `model.output_name`, then load it back and check it against `expected`."""
+    import tensorflow as tf
+
+    spec, output_shape = _save_serving_module(keras_model, model, out)
     input_nodes, output_nodes = read_signature(out)
-    loaded = tf.saved_model.load(str(out), tags=[SERVE_TAG]).signatures[SIGNATURE]
+    loaded = load_savedmodel(out, [SERVE_TAG], SIGNATURE)
     actual = np.concatenate(
         [
             loaded(**{model.input_name: tf.constant(inputs[i : i + 32])})[model.output_name].numpy()
             for i in range(0, len(inputs), 32)
         ]
     )
-    error = _check_close("the SavedModel", actual, expected, 1e-5)
-    info = {
-        "format": "savedmodel",
-        "tags": [SERVE_TAG],
-        "signature": SIGNATURE,
-        "inputs": [
-            sidecar.tensor_info(
-                model.input_name, input_nodes[model.input_name], "float32", _shape(spec.shape)
-            )
-        ],
-        "outputs": [
-            sidecar.tensor_info(
-                model.output_name, output_nodes[model.output_name], "float32", _shape(output_shape)
-            )
-        ],
-        "verified_max_abs_error": error,
-        "verified_samples": len(inputs),
-        "tensorflow": tf.__version__,
-    }
-    sidecar.write(out, info)
+    error = _check_close("the SavedModel", actual, expected)
     log.info(
         "SavedModel signature %s: %s -> %s, max abs error %.2g",
         SIGNATURE,
@@ -181,18 +152,13 @@ def savedmodel(
         output_nodes,
         error,
     )
-    return info
-
-
-def from_checkpoint(
-    model: ModelConfig, exporter: Callable[..., dict[str, Any]], out: Path
-) -> dict[str, Any]:
-    """Restore the Keras reference written by the checkpoint stage and export it with `exporter`
-    (freeze or savedmodel), verified against it on the evaluation inputs."""
-    from pipelines import data, paths
-    from pipelines.backends.keras import loader
-    from pipelines.reference import predict_keras
-
-    keras_model = loader.restore(model, paths.TF_CHECKPOINT)
-    inputs, _ = data.load_eval(paths.DATASET)
-    return exporter(keras_model, model, out, inputs, predict_keras(keras_model, inputs))
+    return sidecar.SavedModel(
+        format="savedmodel",
+        tags=[SERVE_TAG],
+        signature=SIGNATURE,
+        inputs=[_float_tensor(model.input_name, input_nodes[model.input_name], spec.shape)],
+        outputs=[_float_tensor(model.output_name, output_nodes[model.output_name], output_shape)],
+        verified_max_abs_error=error,
+        verified_samples=len(inputs),
+        tensorflow=tf.__version__,
+    )

@@ -5,7 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from pipelines import sidecar
-from pipelines.backends.tf.export import load_frozen
+from pipelines.backends.tf import loader
+from pipelines.backends.tf.nodes import nodes
+from pipelines.config import ModelConfig
 
 
 def set_tf_threads(threads: int) -> None:
@@ -16,23 +18,18 @@ def set_tf_threads(threads: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
-class _TensorFlowRunner:
+class SavedModelRunner:
     runtime = "tensorflow"
 
-    def __init__(self, model_path: Path, model=None):
+    def __init__(self, model_path: Path, model: ModelConfig):
         import tensorflow  # noqa: F401  (imported here so load_ms times the model, not the import)
 
         self.path = model_path
-        self.info = sidecar.read(model_path)
+        self.info = sidecar.read(model_path, sidecar.SavedModel)
 
-
-class SavedModelRunner(_TensorFlowRunner):
     def load(self, threads: int) -> None:
-        import tensorflow as tf
-
         set_tf_threads(threads)
-        self.loaded = tf.saved_model.load(str(self.path), tags=self.info["tags"])
-        self.fn = self.loaded.signatures[self.info["signature"]]
+        self.fn = loader.load_savedmodel(self.path, self.info["tags"], self.info["signature"])
         self.input_name = self.info["inputs"][0]["name"]
         self.output_name = self.info["outputs"][0]["name"]
 
@@ -42,12 +39,18 @@ class SavedModelRunner(_TensorFlowRunner):
         return self.fn(**{self.input_name: tf.constant(sample)})[self.output_name].numpy()
 
 
-class FrozenGraphRunner(_TensorFlowRunner):
+class FrozenGraphRunner:
+    runtime = "tensorflow"
+
+    def __init__(self, model_path: Path, model: ModelConfig):
+        import tensorflow  # noqa: F401  (imported here so load_ms times the model, not the import)
+
+        self.path = model_path
+        self.nodes = nodes(model_path)
+
     def load(self, threads: int) -> None:
         set_tf_threads(threads)
-        self.fn = load_frozen(
-            self.path, self.info["inputs"][0]["node"], self.info["outputs"][0]["node"]
-        )
+        self.fn = loader.load_frozen(self.path, *self.nodes)
 
     def infer(self, sample: np.ndarray) -> np.ndarray:
         import tensorflow as tf

@@ -10,8 +10,8 @@ import numpy as np
 from tqdm import tqdm
 
 from pipelines import sidecar
-from pipelines.backends.tf.export import SERVE_TAG, SIGNATURE
-from pipelines.backends.tflite import inspect
+from pipelines.backends.tf.loader import SERVE_TAG, SIGNATURE
+from pipelines.backends.tflite import weights as weight_storage
 from pipelines.config import ModelConfig, QuantMode
 from pipelines.errors import PipelineError
 
@@ -86,17 +86,17 @@ def convert(
             ) from None
 
 
-def _io(details: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _io(details: dict[str, dict[str, Any]]) -> list[sidecar.QuantizedTensor]:
     """Sidecar entries for a signature's inputs or outputs, named by their signature keys."""
     entries = []
     for key, d in details.items():
         scale, zero_point = d["quantization"]
         entries.append(
-            sidecar.tensor_info(
-                key,
-                d["name"],
-                np.dtype(d["dtype"]).name,
-                list(d["shape"]),
+            sidecar.QuantizedTensor(
+                name=key,
+                node=d["name"],
+                dtype=np.dtype(d["dtype"]).name,
+                shape=sidecar.dims(d["shape"]),
                 scale=float(scale),
                 zero_point=int(zero_point),
             )
@@ -104,27 +104,32 @@ def _io(details: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return entries
 
 
-def describe(model_bytes: bytes, mode: QuantMode) -> dict[str, Any]:
-    """Sidecar content: mode, size, input/output dtypes and quantization, weight storage."""
+def describe(
+    model_bytes: bytes, mode: QuantMode, source: Path, calibration_samples: int
+) -> sidecar.TFLite:
+    """Sidecar content: mode, size, input/output dtypes and quantization, weight storage, and
+    what it was converted from."""
+    import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=model_bytes)
     runner = interpreter.get_signature_runner(SIGNATURE)
-    weights = inspect.weight_tensors(model_bytes)
-    effective, explanation = inspect.check_effect(mode.name, weights)
-    inputs = _io(runner.get_input_details())
-    outputs = _io(runner.get_output_details())
-    return {
-        "format": "tflite",
-        "mode": mode.name,
-        "signature": SIGNATURE,
-        "size_bytes": len(model_bytes),
-        "inputs": inputs,
-        "outputs": outputs,
-        "weights": inspect.summarize(weights),
-        "effective": effective,
-        "effect": explanation,
-    }
+    weights = weight_storage.weight_tensors(model_bytes)
+    effective, explanation = weight_storage.check_effect(mode.name, weights)
+    return sidecar.TFLite(
+        format="tflite",
+        mode=mode.name,
+        signature=SIGNATURE,
+        size_bytes=len(model_bytes),
+        inputs=_io(runner.get_input_details()),
+        outputs=_io(runner.get_output_details()),
+        weights=weight_storage.summarize(weights),
+        effective=effective,
+        effect=explanation,
+        source=str(source),
+        calibration_samples=calibration_samples,
+        tensorflow=tf.__version__,
+    )
 
 
 def quantize(
@@ -134,24 +139,18 @@ def quantize(
     calibration: np.ndarray | None,
     out: Path,
     fail_if_ineffective: bool,
-) -> dict[str, Any]:
-    """Convert, inspect and write `out` (.tflite) plus its sidecar."""
-    import tensorflow as tf
-
+) -> sidecar.TFLite:
+    """Convert, inspect and write `out` (.tflite); return its sidecar."""
     model_bytes = convert(savedmodel_dir, mode, model, calibration)
-    info = describe(model_bytes, mode)
+    info = describe(
+        model_bytes, mode, savedmodel_dir, 0 if calibration is None else len(calibration)
+    )
     if not info["effective"]:
         if fail_if_ineffective:
             raise PipelineError(
                 f"{info['effect']} (drop the mode, or set quantize.fail_if_ineffective=false)"
             )
         log.warning("%s", info["effect"])
-    info.update(
-        source=str(savedmodel_dir),
-        calibration_samples=0 if calibration is None else len(calibration),
-        tensorflow=tf.__version__,
-    )
     out.write_bytes(model_bytes)
-    sidecar.write(out, info)
     log.info("%s: %d bytes; %s", mode.name, len(model_bytes), info["effect"])
     return info

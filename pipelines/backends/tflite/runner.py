@@ -4,7 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.backends.tf.export import SIGNATURE
+from pipelines.backends.tf.loader import SIGNATURE
+from pipelines.config import ModelConfig
 
 
 def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype) -> np.ndarray:
@@ -24,7 +25,7 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 class LiteRTRunner:
     runtime = "litert"
 
-    def __init__(self, model_path: Path, model=None):
+    def __init__(self, model_path: Path, model: ModelConfig):
         import ai_edge_litert.interpreter  # noqa: F401  (so load_ms times the model, not the import)
 
         self.path = model_path

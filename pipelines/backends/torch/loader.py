@@ -1,4 +1,5 @@
-"""Build the PyTorch twin and save/restore its state_dict (loaded with weights_only=True)."""
+"""Build the PyTorch twin and save/restore its state_dict (loaded with weights_only=True); load
+the files the trace stage exports."""
 
 from pathlib import Path
 
@@ -48,3 +49,13 @@ def restore(model: ModelConfig, path: Path):
             f"PyTorch weights {path} do not match the network {target(model, Framework.torch)}: {detail}"
         ) from None
     return module.eval()
+
+
+def load_export(path: Path, device: str = "cpu"):
+    """Load a file the trace stage exported, for inference on `device`: TorchScript (.pt,
+    remapped with map_location) or an AOTInductor package (.pt2, compiled for the CPU)."""
+    import torch
+
+    if path.suffix == ".pt2":
+        return torch._inductor.aoti_load_package(str(path))
+    return torch.jit.load(str(path), map_location=device).eval()

@@ -10,7 +10,7 @@ from pipelines.config import ModelConfig
 class _TorchRunner:
     runtime = "torch"
 
-    def __init__(self, model_path: Path, model: ModelConfig | None = None):
+    def __init__(self, model_path: Path, model: ModelConfig):
         import torch  # noqa: F401  (imported here so load_ms times the model, not the import)
 
         self.path, self.model = model_path, model
@@ -35,14 +35,14 @@ class TorchEagerRunner(_TorchRunner):
     def _load(self):
         from pipelines.backends.torch import loader
 
-        assert self.model is not None
         return loader.restore(self.model, self.path)
 
 
 class TorchExportRunner(_TorchRunner):
-    """TorchScript (.pt, loaded with map_location=cpu) or AOTInductor (.pt2)."""
+    """A file the trace stage exported: TorchScript (.pt, loaded with map_location=cpu) or an
+    AOTInductor package (.pt2)."""
 
     def _load(self):
-        from pipelines.backends.torch.export import load
+        from pipelines.backends.torch import loader
 
-        return load(self.path, "cpu")
+        return loader.load_export(self.path, "cpu")

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.sidecar import WeightStorage
+
 # TensorType values from the TFLite schema.
 TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 7: "int16", 9: "int8"}
 
@@ -42,11 +44,11 @@ def weight_tensors(model_bytes: bytes) -> list[WeightTensor]:
     return found
 
 
-def summarize(weights: list[WeightTensor]) -> dict[str, dict[str, int]]:
+def summarize(weights: list[WeightTensor]) -> dict[str, WeightStorage]:
     """Count and total elements of weight tensors per storage type."""
-    summary: dict[str, dict[str, int]] = {}
+    summary: dict[str, WeightStorage] = {}
     for w in weights:
-        entry = summary.setdefault(w.dtype, {"tensors": 0, "elements": 0})
+        entry = summary.setdefault(w.dtype, WeightStorage(tensors=0, elements=0))
         entry["tensors"] += 1
         entry["elements"] += w.elements
     return summary
