@@ -3,17 +3,18 @@
     python -m pipelines.run --runtime tflite --model artifacts/tflite/int8/model.tflite \\
         --input in.npy --output out.npy [--warmup 5] [--runs 20] [--threads 1] [--json stats.json]
 
---runtime is a key of pipelines.backends.registry.PYTHON_RUNNERS (or a dotted class path).
+--runtime is a key of pipelines.backends.registry.PYTHON_RUNNERS (keras, savedmodel, frozen,
+tflite, torch, torch_export) or the dotted path of a runner class of your own.
 The original-model runtimes (keras, torch) also read the network definition from params.yaml.
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from pipelines import jsonfile
 from pipelines.atomic import atomic_path
 from pipelines.config import ConfigError, load
 from pipelines.errors import PipelineError
@@ -62,7 +63,7 @@ def main(argv: list[str]) -> int:
         np.save(handle, outputs)
     if args.json:
         with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(stats.to_json(), indent=2) + "\n")
+            jsonfile.write(tmp, stats.to_json())
     print(
         f"{args.runtime}: {len(inputs)} samples -> {args.output} {list(outputs.shape)}; "
         f"load {stats.load_ms:.1f} ms, first {stats.first_run_ms:.2f} ms, p50 {stats.p50_ms:.3f} ms"

@@ -3,14 +3,17 @@
 import os
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
+
+from pipelines.config import ModelConfig
 
 
 class DoublingRunner:
     runtime = "double"
 
-    def __init__(self, model_path, model=None):
+    def __init__(self, model_path: Path, model: ModelConfig):
         self.path = model_path
 
     def load(self, threads: int) -> None:

@@ -1,26 +1,38 @@
-"""Every artifact the pipeline builds, and which Python runner and C++ program run it."""
+"""Every artifact the pipeline builds, and which Python runner and C++ program run it.
 
+Importing this module imports no framework: each runner module imports TensorFlow, LiteRT or
+PyTorch inside its methods.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from hydra.utils import get_class
 
 from pipelines import paths, sidecar
-from pipelines.config import Config, CppRuntime, Framework
+from pipelines.backends.base import Runner
+from pipelines.backends.keras.runner import KerasRunner
+from pipelines.backends.tf.runner import FrozenGraphRunner, SavedModelRunner
+from pipelines.backends.tflite.runner import LiteRTRunner
+from pipelines.backends.torch.runner import TorchEagerRunner, TorchExportRunner
+from pipelines.config import Config, CppRuntime, Framework, ModelConfig
 
-PYTHON_RUNNERS = {
-    "keras": "pipelines.backends.keras.runner.KerasRunner",
-    "savedmodel": "pipelines.backends.tf.runner.SavedModelRunner",
-    "frozen": "pipelines.backends.tf.runner.FrozenGraphRunner",
-    "tflite": "pipelines.backends.tflite.runner.LiteRTRunner",
-    "torch": "pipelines.backends.torch.runner.TorchEagerRunner",
-    "torchscript": "pipelines.backends.torch.runner.TorchExportRunner",
+RunnerFactory = Callable[[Path, ModelConfig], Runner]
+PYTHON_RUNNERS: dict[str, RunnerFactory] = {
+    "keras": KerasRunner,
+    "savedmodel": SavedModelRunner,
+    "frozen": FrozenGraphRunner,
+    "tflite": LiteRTRunner,
+    "torch": TorchEagerRunner,
+    "torch_export": TorchExportRunner,  # TorchScript .pt or AOTInductor .pt2
 }
 # The original models every other artifact is compared with, by artifact name.
 KERAS_ORIGINAL, TORCH_ORIGINAL = "keras/checkpoint", "torch/eager"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Artifact:
     """One model file (or directory) the evaluation runs."""
 
@@ -37,46 +49,63 @@ class Artifact:
         return "NCHW" if self.framework is Framework.torch else "NHWC"
 
 
+def _original(name: str, framework: Framework, path: Path, runner: str) -> Artifact:
+    """An original model, run in Python only; `runner` is also its tolerance key."""
+    return Artifact(
+        name=name,
+        kind=runner,
+        framework=framework,
+        path=path,
+        python_runner=runner,
+        cpp_runtime=None,
+        reference=True,
+    )
+
+
+def _exports(
+    framework: Framework,
+    group: str,
+    variants: dict[str, Path],
+    runner: str,
+    cpp_runtime: CppRuntime,
+) -> list[Artifact]:
+    """The artifacts `<group>/<variant>` of one export stage; a variant is also its tolerance key."""
+    return [
+        Artifact(
+            name=f"{group}/{variant}",
+            kind=variant,
+            framework=framework,
+            path=path,
+            python_runner=runner,
+            cpp_runtime=cpp_runtime,
+        )
+        for variant, path in variants.items()
+    ]
+
+
 def artifacts(cfg: Config) -> list[Artifact]:
     """What this configuration builds, originals first; artifacts a stage skipped are left out."""
     tf, torch = Framework.tf, Framework.torch
     found: list[Artifact] = []
     if cfg.model.uses_tf:
-        found.append(
-            Artifact(KERAS_ORIGINAL, "keras", tf, paths.TF_CHECKPOINT, "keras", None, True)
-        )
-        found.append(
-            Artifact(
-                "tf/savedmodel", "savedmodel", tf, paths.SAVEDMODEL_DIR, "savedmodel", CppRuntime.tf
-            )
-        )
-        found.append(
-            Artifact("tf/frozen", "frozen", tf, paths.FROZEN_GRAPH, "frozen", CppRuntime.tf)
-        )
-        for mode in cfg.quantize.modes:
-            path = paths.tflite_model(mode)
-            found.append(
-                Artifact(f"tflite/{mode.name}", mode.name, tf, path, "tflite", CppRuntime.litert)
-            )
+        quantized = {mode.name: paths.tflite_model(mode) for mode in cfg.quantize.modes}
+        found += [
+            _original(KERAS_ORIGINAL, tf, paths.TF_CHECKPOINT, "keras"),
+            *_exports(tf, "tf", {"savedmodel": paths.SAVEDMODEL_DIR}, "savedmodel", CppRuntime.tf),
+            *_exports(tf, "tf", {"frozen": paths.FROZEN_GRAPH}, "frozen", CppRuntime.tf),
+            *_exports(tf, "tflite", quantized, "tflite", CppRuntime.litert),
+        ]
     if cfg.model.uses_torch:
-        found.append(
-            Artifact(TORCH_ORIGINAL, "torch", torch, paths.TORCH_WEIGHTS, "torch", None, True)
-        )
-        for method in cfg.trace.methods:
-            path = paths.torch_model(method)
-            found.append(
-                Artifact(
-                    f"torch/{method.name}",
-                    method.name,
-                    torch,
-                    path,
-                    "torchscript",
-                    CppRuntime.torch,
-                )
-            )
+        exported = {method.name: paths.torch_model(method) for method in cfg.trace.methods}
+        found += [
+            _original(TORCH_ORIGINAL, torch, paths.TORCH_WEIGHTS, "torch"),
+            *_exports(torch, "torch", exported, "torch_export", CppRuntime.torch),
+        ]
     return [a for a in found if a.reference or not sidecar.skipped_reason(a.path)]
 
 
-def python_runner(name: str, model_path: Path, cfg: Config):
-    """Instantiate the Python runner registered as `name` (or a dotted class path)."""
-    return get_class(PYTHON_RUNNERS.get(name, name))(model_path, cfg.model)
+def python_runner(name: str, model_path: Path, cfg: Config) -> Runner:
+    """The Python runner registered as `name`, or the class at the dotted path `name` (a runner
+    of your own, constructed like the registered ones), for `model_path`."""
+    factory = PYTHON_RUNNERS.get(name) or cast(RunnerFactory, get_class(name))
+    return factory(model_path, cfg.model)
