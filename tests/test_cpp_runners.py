@@ -7,6 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from pipelines.backends.tf.nodes import cpp_flags
 from pipelines.evaluate.cells import runtime_env
 
 pytestmark = pytest.mark.pipeline
@@ -16,11 +17,22 @@ ARTIFACTS = {
     "tf_runner": "artifacts/savedmodel/model",
     "litert_runner": "artifacts/tflite/int8/model.tflite",
 }
+# tf_runner takes the graph nodes on its command line; these are the frozen graph's.
+FROZEN_NODES = ["--input-node", "input:0", "--output-node", "output:0"]
 LAYOUT = {
     "torch_runner": (2, 3, 64, 64),
     "tf_runner": (2, 64, 64, 3),
     "litert_runner": (2, 64, 64, 3),
 }
+
+
+def model_args(project, program, model=None):
+    """--model (the program's artifact unless `model`) and, for tf_runner, the nodes: those the
+    artifact's sidecar lists, as the evaluation passes them, or the frozen graph's."""
+    if program != "tf_runner":
+        return ["--model", model or ARTIFACTS[program]]
+    nodes = FROZEN_NODES if model else cpp_flags(project / ARTIFACTS[program])
+    return ["--model", model or ARTIFACTS[program], *nodes]
 
 
 def runner(project, program, *args, timeout=60):
@@ -66,8 +78,7 @@ def test_good_input_gives_outputs_and_stats(sr_project, files, tmp_path, program
     result = runner(
         sr_project,
         program,
-        "--model",
-        ARTIFACTS[program],
+        *model_args(sr_project, program),
         "--input",
         str(files[f"{program}:good"]),
         "--output",
@@ -88,7 +99,7 @@ def test_good_input_gives_outputs_and_stats(sr_project, files, tmp_path, program
 
 
 def corrupt_model(program, folder):
-    """Junk bytes where a model should be (with a valid sidecar for the TF graph)."""
+    """Junk bytes where a model should be."""
     path = (
         folder
         / {"torch_runner": "junk.pt", "tf_runner": "junk.pb", "litert_runner": "junk.tflite"}[
@@ -96,8 +107,6 @@ def corrupt_model(program, folder):
         ]
     )
     path.write_bytes(b"\x00junk" * 100)
-    nodes = {"inputs": [{"node": "input:0"}], "outputs": [{"node": "output:0"}]}
-    (folder / "junk.json").write_text(json.dumps(nodes))
     return str(path)
 
 
@@ -114,14 +123,18 @@ def corrupt_model(program, folder):
     ],
 )
 def test_bad_input_gives_one_clear_line(sr_project, files, tmp_path, program, case, fragment):
-    model, good = ARTIFACTS[program], str(files[f"{program}:good"])
+    model, good = model_args(sr_project, program), str(files[f"{program}:good"])
     missing = "does/not/exist" + (".pt" if program == "torch_runner" else "")
     args = {
-        "missing_model": ["--model", missing, "--input", good],
-        "corrupt_model": ["--model", corrupt_model(program, tmp_path), "--input", good],
-        "wrong_shape": ["--model", model, "--input", str(files[f"{program}:shape"])],
-        "wrong_dtype": ["--model", model, "--input", str(files[f"{program}:dtype"])],
-        "not_npy": ["--model", model, "--input", str(files["not_npy"])],
+        "missing_model": [*model_args(sr_project, program, missing), "--input", good],
+        "corrupt_model": [
+            *model_args(sr_project, program, corrupt_model(program, tmp_path)),
+            "--input",
+            good,
+        ],
+        "wrong_shape": [*model, "--input", str(files[f"{program}:shape"])],
+        "wrong_dtype": [*model, "--input", str(files[f"{program}:dtype"])],
+        "not_npy": [*model, "--input", str(files["not_npy"])],
         "no_model_flag": ["--input", good],
     }[case]
     result = runner(sr_project, program, *args, "--output", str(tmp_path / "out.npy"))
@@ -139,7 +152,24 @@ def test_tf_runner_names_an_unknown_node(sr_project, files, tmp_path):
         str(files["tf_runner:good"]),
         "--output",
         str(tmp_path / "o.npy"),
+        "--input-node",
+        "input:0",
         "--output-node",
         "nope:0",
     )
     assert_one_error_line(result, "node 'nope'", "not found")
+
+
+def test_tf_runner_asks_for_the_nodes_it_was_not_given(sr_project, files, tmp_path):
+    result = runner(
+        sr_project,
+        "tf_runner",
+        "--model",
+        ARTIFACTS["tf_runner"],
+        "--input",
+        str(files["tf_runner:good"]),
+        "--output",
+        str(tmp_path / "o.npy"),
+    )
+    assert_one_error_line(result, "missing --input-node", "pipelines.backends.tf.nodes")
+    assert result.returncode == 2

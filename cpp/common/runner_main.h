@@ -18,7 +18,7 @@
 #include "common/cli.h"
 #include "common/crash.h"
 #include "common/error.h"
-#include "common/json.h"
+#include "common/json_writer.h"
 #include "common/npy.h"
 #include "common/protocol.h"
 #include "common/rss.h"

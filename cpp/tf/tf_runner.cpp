@@ -1,13 +1,12 @@
 // tf_runner: runs a TensorFlow SavedModel directory (tag "serve") or a frozen
 // GraphDef .pb through the TensorFlow C API, following the shared protocol
-// (common/protocol.h). Input/output tensor names ("op:index") come from the
-// sidecar JSON (<model path without extension>.json, or --sidecar), or from
-// --input-node / --output-node.
+// (common/protocol.h). The input/output tensors ("op:index") are named by
+// --input-node / --output-node (the artifact's sidecar lists them; the
+// evaluation passes them).
 #include <fcntl.h>
 #include <tensorflow/c/c_api.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -16,7 +15,6 @@
 #include <vector>
 
 #include "common/file.h"
-#include "common/json.h"
 #include "common/owned.h"
 #include "common/runner_main.h"
 
@@ -91,70 +89,25 @@ std::string config_proto(int intra, int inter) {
   return out;
 }
 
-// Where the node names come from, for messages.
-struct NodeNames {
-  std::string input, output;
-  std::string input_source, output_source;
-};
-
-// "<model without extension>.json": artifacts/x/model -> artifacts/x/model.json,
-// artifacts/x/model.pb -> artifacts/x/model.json.
-std::string default_sidecar(const std::string& model) {
-  fs::path p(model);
-  while (!p.empty() && !p.has_filename()) p = p.parent_path();  // drop trailing '/'
-  return p.replace_extension(".json").string();
-}
-
-std::string sidecar_node(const Json& doc, const char* key, const std::string& path, const std::string& flag) {
-  const Json* list = doc.find(key);
-  if (!list || list->type != Json::Type::Array || list->array.empty())
-    fail("sidecar " + path + " has no \"" + key + "\" list", "write the sidecar or pass " + flag);
-  if (list->array.size() > 1)
-    fail("sidecar " + path + " lists " + std::to_string(list->array.size()) + " " + key +
-             "; tf_runner runs models with one input and one output",
-         "pass " + flag + " NAME:0 to choose one");
-  const Json* node = list->array[0].find("node");
-  if (!node || node->type != Json::Type::String || node->string.empty())
-    fail("sidecar " + path + ": " + key + "[0] has no \"node\" string", "write the sidecar or pass " + flag);
-  return node->string;
-}
-
-NodeNames node_names(const Args& args) {
-  NodeNames n;
-  n.input = args.get("--input-node");
-  n.output = args.get("--output-node");
-  n.input_source = "--input-node";
-  n.output_source = "--output-node";
-  if (!n.input.empty() && !n.output.empty()) return n;
-
-  const std::string path = args.has("--sidecar") ? args.get("--sidecar") : default_sidecar(args.model);
-  const std::string text = read_file(
-      path, "sidecar", "write it next to the model, pass --sidecar PATH, or give --input-node and --output-node");
-  Json doc;
-  try {
-    doc = parse_json(text);
-  } catch (const std::exception& e) {
-    fail("sidecar " + path + " is not valid JSON: " + e.what(), "fix or regenerate the sidecar");
-  }
-  if (n.input.empty()) {
-    n.input = sidecar_node(doc, "inputs", path, "--input-node");
-    n.input_source = "sidecar " + path;
-  }
-  if (n.output.empty()) {
-    n.output = sidecar_node(doc, "outputs", path, "--output-node");
-    n.output_source = "sidecar " + path;
-  }
-  return n;
+// The tensor ("op:index") a node flag names; both flags are required.
+std::string node_flag(const Args& args, const std::string& flag) {
+  std::string node = args.get(flag);
+  if (node.empty())
+    throw UsageError("missing " + flag + " OP:INDEX",
+                     "the model's sidecar lists its nodes; `python -m pipelines.backends.tf.nodes MODEL` prints "
+                     "both flags");
+  return node;
 }
 
 class TfSession : public Session {
  public:
   TfSession(const Args& args, const Array& input) {
+    const std::string input_node = node_flag(args, "--input-node");
+    const std::string output_node = node_flag(args, "--output-node");
     std::error_code ec;
     const bool is_dir = fs::is_directory(args.model, ec);
     if (!is_dir && !fs::is_regular_file(args.model, ec))
       fail("model not found: " + args.model, "check --model: it takes a SavedModel directory or a frozen .pb file");
-    const NodeNames names = node_names(args);
 
     StatusPtr status(TF_NewStatus());
     Owned<TF_SessionOptions*, TF_DeleteSessionOptions> opts(TF_NewSessionOptions());
@@ -181,9 +134,9 @@ class TfSession : public Session {
       check(status.get(), "cannot create a session for " + args.model, "check the graph");
     }
 
-    input_ = find_output(names.input, names.input_source);
-    output_ = find_output(names.output, names.output_source);
-    check_input(input, names.input);
+    input_ = find_output(input_node, "--input-node");
+    output_ = find_output(output_node, "--output-node");
+    check_input(input, input_node);
     const std::vector<std::int64_t> dims = input.batch1_shape();
     input_tensor_.reset(TF_AllocateTensor(tf_type_of(input.dtype), dims.data(), static_cast<int>(dims.size()),
                                           input.sample_bytes()));
@@ -266,22 +219,21 @@ class TfSession : public Session {
   Array out_;
 };
 
-// Quiet TensorFlow start-up. TensorFlow logs INFO lines (oneDNN, CPU
-// features, SavedModel loading) to stderr; TF_CPP_MIN_LOG_LEVEL=2 hides most
-// of them, but it must be in the environment when the process starts (glibc
-// resets environ after .preinit_array, and TF's static initializers log
-// before main()). This .preinit_array hook (it runs before any library
-// initializer) therefore
-//   - re-executes the program once with TF_CPP_MIN_LOG_LEVEL=2 if the caller
-//     did not set the variable;
-//   - mutes stderr until main() whenever the level is not 0, so the two lines
-//     TF prints from its initializers whatever the level go away too.
-// Result: a failing run prints only our "error: ..." line. Set
-// TF_CPP_MIN_LOG_LEVEL=0 to see all of TF's logs.
+// TensorFlow's static initializers print two lines to stderr before main()
+// whatever TF_CPP_MIN_LOG_LEVEL says (measured with TF 2.21: absl's "WARNING:
+// All log messages before absl::InitializeLog() ..." and the oneDNN notice).
+// This .preinit_array hook, which runs before any library initializer, mutes
+// stderr until main() unless TF_CPP_MIN_LOG_LEVEL=0, so that a failing run
+// prints only its "error: ..." line. TF's later log lines (SavedModel loading)
+// follow TF_CPP_MIN_LOG_LEVEL: set it to 2 to hide them (the evaluation does).
 constexpr char kLevelVar[] = "TF_CPP_MIN_LOG_LEVEL=";
 int g_saved_stderr = -1;
 
-void mute_stderr_until_main() {
+void mute_stderr_until_main(int, char**, char** envp) {
+  for (std::size_t n = 0; envp && envp[n]; ++n)
+    if (std::strncmp(envp[n], kLevelVar, sizeof kLevelVar - 1) == 0 &&
+        std::strcmp(envp[n] + sizeof kLevelVar - 1, "0") == 0)
+      return;
   const int devnull = open("/dev/null", O_WRONLY);
   if (devnull < 0) return;
   g_saved_stderr = dup(STDERR_FILENO);
@@ -289,27 +241,8 @@ void mute_stderr_until_main() {
   close(devnull);
 }
 
-void quiet_tensorflow_startup(int, char** argv, char** envp) {
-  std::size_t n = 0;
-  const char* level_value = nullptr;
-  for (; envp && envp[n]; ++n)
-    if (std::strncmp(envp[n], kLevelVar, sizeof kLevelVar - 1) == 0) level_value = envp[n] + sizeof kLevelVar - 1;
-  if (level_value) {
-    if (std::strcmp(level_value, "0") != 0) mute_stderr_until_main();
-    return;
-  }
-  static char level[] = "TF_CPP_MIN_LOG_LEVEL=2";
-  char** env = static_cast<char**>(std::malloc((n + 2) * sizeof(char*)));
-  if (!env) return;
-  for (std::size_t i = 0; i < n; ++i) env[i] = envp[i];
-  env[n] = level;
-  env[n + 1] = nullptr;
-  execve("/proc/self/exe", argv, env);
-  std::free(env);  // exec failed: go on with TF's default log level
-}
-
 __attribute__((section(".preinit_array"), used)) void (*const preinit_hook)(int, char**, char**) =
-    &quiet_tensorflow_startup;
+    &mute_stderr_until_main;
 
 void restore_stderr() {
   if (g_saved_stderr < 0) return;
@@ -323,9 +256,8 @@ int main(int argc, char** argv) {
   restore_stderr();
   const RunnerInfo info{
       "tf_runner", "tensorflow", "SavedModel directory (tag 'serve') or frozen GraphDef .pb file",
-      {{"--sidecar", "FILE", "JSON naming the input/output nodes (default: <model without extension>.json)"},
-       {"--input-node", "NAME:0", "input tensor name; overrides the sidecar"},
-       {"--output-node", "NAME:0", "output tensor name; overrides the sidecar"}}};
+      {{"--input-node", "OP:INDEX", "input tensor, e.g. input:0 (required; the sidecar's inputs[0].node)"},
+       {"--output-node", "OP:INDEX", "output tensor, e.g. output:0 (required; the sidecar's outputs[0].node)"}}};
   return run_main(argc, argv, info, [](const Args& args, const Array& input) -> std::unique_ptr<Session> {
     return std::make_unique<TfSession>(args, input);
   });
