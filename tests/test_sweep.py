@@ -115,6 +115,16 @@ def test_a_dvc_yaml_the_plan_cannot_resolve_stops_the_sweep_in_one_line(tmp_path
     assert "sweep.prebuild=false" in message
 
 
+def most_at_once(results: list[JobResult]) -> int:
+    """The most experiments that were running at the same moment, from their start and end."""
+    events = sorted([(r["started"], 1) for r in results] + [(r["finished"], -1) for r in results])
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
 def sweep(project: Path, *overrides: str) -> list[JobResult]:
     """Run a sweep and return its jobs' results, in job order."""
     before = set((project / "multirun").glob("*")) if (project / "multirun").exists() else set()
@@ -149,6 +159,7 @@ def test_a_four_job_sweep_runs_two_at_a_time_without_touching_the_workspace(digi
     )
     print(f"4-job sweep, 2 in parallel: {time.perf_counter() - started:.0f} s")
     assert [r["ok"] for r in results] == [True] * 4, [r["error"] for r in results]
+    assert most_at_once(results) == 2  # two at a time: never one, never three
     # the quantize stages two jobs share were built once, before the fan-out; the job with the
     # default values was built by the fixture already and restores everything
     assert [r["stages_run"] for r in results] == [["evaluate"], [], ["evaluate"], ["evaluate"]]
@@ -197,17 +208,20 @@ def test_the_dvc_queue_runs_a_grid_in_parallel(digits_project, tmp_path):
             check=True,
             timeout=120,
         )
+    most_running = 0  # the most tasks `dvc queue status` showed running at once
     try:
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
             status = run(["dvc", "queue", "status"], digits_project).stdout
+            most_running = max(most_running, status.count("Running"))
             if "Queued" not in status and "Running" not in status:
                 break
-            time.sleep(5)
+            time.sleep(2)
     finally:
         run(["dvc", "queue", "stop"], digits_project, check=False, timeout=120)
     assert status.count("Success") >= 2, status
     assert "Failed" not in status, status
+    assert most_running == 2  # in parallel: both tasks were seen running together
 
 
 @pytest.mark.pipeline
@@ -220,6 +234,7 @@ def test_clone_workspaces_scale_out_through_a_shared_remote(digits_project, tmp_
     run(["git", "add", "-A"], digits_project)
     run(["git", "commit", "-qm", "base build and team remote"], digits_project)
     run(["dvc", "push", "-r", "team", "--run-cache"], digits_project)
+    before = set(run(["find", str(remote), "-type", "f"], tmp_path).stdout.splitlines())
     results = sweep(
         digits_project,
         DIGITS,
@@ -231,5 +246,8 @@ def test_clone_workspaces_scale_out_through_a_shared_remote(digits_project, tmp_
     assert [r["ok"] for r in results] == [True, True], [r["error"] for r in results]
     assert all(r["stages_run"] == ["evaluate"] for r in results), [r["stages_run"] for r in results]
     assert {r["name"] for r in results} <= set(experiments(digits_project))
-    pushed = run(["find", str(remote), "-type", "f"], tmp_path).stdout
-    assert "runs" in pushed  # the run-cache travelled through the remote
+    pushed = set(run(["find", str(remote), "-type", "f"], tmp_path).stdout.splitlines()) - before
+    # what the jobs pushed themselves (the push before the sweep does not count): the run-cache
+    # entry of each job's evaluate, and its outputs
+    assert len([f for f in pushed if f"{remote}/runs/" in f]) >= 2, sorted(pushed)
+    assert [f for f in pushed if f"{remote}/files/" in f], sorted(pushed)
