@@ -107,7 +107,6 @@ class TorchExport(TypedDict):
     fixed_shape: bool
     loads_on: dict[str, float]  # max abs error by device
     tracer_warnings: list[str]
-    export_seconds: float
     torch: str
     twin_vs_tf: TwinCheck | None
 

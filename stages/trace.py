@@ -27,11 +27,10 @@ def main(cfg: Config, method: ExportMethod) -> None:
         info = export.export(method, module, cfg.model, cfg.trace, inputs, artifact)
         info["twin_vs_tf"] = twin
         log.info(
-            "%s: max abs error %.3g at the traced size; verified at %s in %.1f s",
+            "%s: max abs error %.3g at the traced size; verified at %s",
             method.name,
             info["traced_max_abs_error"],
             [s["shape"] for s in info["verified_sizes"]],
-            info["export_seconds"],
         )
         return info
 

@@ -4,6 +4,7 @@ Each exporter writes its artifact, loads it back, checks it against the referenc
 given, and returns the artifact's sidecar.
 """
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def freeze(
 
     spec = _input_spec(keras_model, model)
     frozen, graph_def = _frozen_graph_def(keras_model, model, spec)
-    out.write_bytes(graph_def.SerializeToString())
+    # deterministic: protobuf map fields (node attributes) otherwise serialize in varying order
+    out.write_bytes(graph_def.SerializeToString(deterministic=True))
     input_node, output_node = f"{model.input_name}:0", f"{model.output_name}:0"
     reloaded = load_frozen(out, input_node, output_node)
     error = _check_close("the frozen graph", reloaded(tf.constant(inputs)).numpy(), expected)
@@ -125,7 +127,23 @@ def _save_serving_module(keras_model, model: ModelConfig, out: Path):
     )
     output_shape = module.serve.get_concrete_function().structured_outputs[model.output_name].shape
     tf.saved_model.save(module, str(out), signatures={SIGNATURE: module.serve})
+    _derive_fingerprint_uuid(out)
     return spec, output_shape
+
+
+def _derive_fingerprint_uuid(savedmodel_dir: Path) -> None:
+    """Replace the random uuid TensorFlow writes into fingerprint.pb with one derived from the
+    fingerprint's content hashes, so the same model always gives the same bytes."""
+    from tensorflow.core.protobuf import fingerprint_pb2
+
+    path = savedmodel_dir / "fingerprint.pb"
+    if not path.is_file():
+        return
+    fingerprint = fingerprint_pb2.FingerprintDef.FromString(path.read_bytes())
+    fingerprint.uuid = ""
+    digest = hashlib.sha256(fingerprint.SerializeToString(deterministic=True)).hexdigest()
+    fingerprint.uuid = str(int(digest[:32], 16))
+    path.write_bytes(fingerprint.SerializeToString(deterministic=True))
 
 
 def savedmodel(

@@ -161,7 +161,8 @@ def export(
     module = module.to(device).eval()
     started = time.perf_counter()
     tracer_warnings = _save(method, module, example, trace, out)
-    seconds = time.perf_counter() - started
+    # Logged, not recorded: the sidecar is part of the artifact, which must not depend on timing.
+    log.info("%s: exported in %.1f s", method.name, time.perf_counter() - started)
     for message in tracer_warnings:
         log.warning("tracer: %s", message)
     checked = verify(method, module, out, example, check_sizes(model, trace), trace, device)
@@ -181,7 +182,6 @@ def export(
         fixed_shape=fixed_shape,
         loads_on=checked.devices,
         tracer_warnings=tracer_warnings,
-        export_seconds=round(seconds, 2),
         torch=torch.__version__,
         twin_vs_tf=None,
     )
