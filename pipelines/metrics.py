@@ -4,6 +4,9 @@ import numpy as np
 
 from pipelines.config import Task
 
+# The task metric each task is judged by (tasks without one are judged by error alone).
+PRIMARY_METRIC = {Task.super_resolution: "psnr", Task.classification: "accuracy"}
+
 
 def error_stats(actual: np.ndarray, expected: np.ndarray) -> dict[str, float]:
     """Max/mean abs error, relative error, and the smallest tolerance that would pass.

@@ -11,8 +11,8 @@ from pipelines import paths
 from pipelines.atomic import atomic_outputs
 from pipelines.config import Config
 from pipelines.evaluate import report
-from pipelines.evaluate.compare import PRIMARY_METRIC
 from pipelines.evaluate.evaluation import evaluate
+from pipelines.metrics import PRIMARY_METRIC
 from pipelines.stage import run_stage
 
 METRICS_FILE = paths.METRICS / "evaluate.json"

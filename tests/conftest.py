@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipelines.sweep.experiments import stages_run  # noqa: F401  (tests import it from here)
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -74,13 +76,6 @@ def assert_up_to_date(project: Path) -> None:
 def cells(project: Path) -> dict[str, dict]:
     """The evaluation's cells (one per artifact and runtime), by key, from reports/cells.json."""
     return {c["key"]: c for c in json.loads((project / "reports/cells.json").read_text())}
-
-
-def stages_run(output: str) -> list[str]:
-    """Stages a `dvc repro` log ran (restored ones are not "Running"); with `--dry`, the plan."""
-    return [
-        line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")
-    ]
 
 
 def stages_restored(output: str) -> list[str]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from pipelines import jsonfile, toolchain
 from pipelines.config import EvaluateConfig
+from pipelines.pages.text import last_lines
 
 
 @dataclass(frozen=True)
@@ -164,11 +165,3 @@ def _read_back(
     else:
         result.outputs = np.load(outputs)
         result.stats = jsonfile.read(stats)
-
-
-def last_lines(text: str | bytes | None, lines: int = 6) -> str:
-    """The last `lines` non-blank lines of a process's output."""
-    if isinstance(text, bytes):
-        text = text.decode(errors="replace")
-    kept = [line for line in (text or "").splitlines() if line.strip()]
-    return "\n".join(kept[-lines:])

@@ -8,10 +8,9 @@ import numpy as np
 
 from pipelines import metrics
 from pipelines.backends.registry import Artifact
-from pipelines.config import Config, Task
+from pipelines.config import Config
 from pipelines.evaluate.cells import CellRun
 
-PRIMARY_METRIC = {Task.super_resolution: "psnr", Task.classification: "accuracy"}
 LATENCY_KEYS = (
     "load_ms",
     "first_run_ms",
@@ -94,7 +93,7 @@ def _verdict(
         return passed, f"max abs {max_abs:.2g} {'<=' if passed else '>'} {tolerance:g}"
     if metric_drop is None:
         return None, f"max abs {max_abs:.2g} (no tolerance for {artifact.kind} and no task metric)"
-    primary, task = PRIMARY_METRIC.get(cfg.model.task), cfg.model.task.name
+    primary, task = metrics.PRIMARY_METRIC.get(cfg.model.task), cfg.model.task.name
     allowed = cfg.evaluate.max_metric_drop.get(task)
     if allowed is None:
         return None, f"{primary} drop {metric_drop:.3g} (no evaluate.max_metric_drop.{task})"
@@ -126,7 +125,7 @@ def judge(
         result.verdict = str(error)
         return result
     result.quality = metrics.task_quality(cfg.model.task, outputs, targets, original)
-    primary = PRIMARY_METRIC.get(cfg.model.task)
+    primary = metrics.PRIMARY_METRIC.get(cfg.model.task)
     if primary in result.quality and primary in original_quality:
         result.metric_drop = original_quality[primary] - result.quality[primary]
     result.passed, result.verdict = _verdict(

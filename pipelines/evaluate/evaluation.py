@@ -23,7 +23,8 @@ from pipelines.evaluate.cells import (
     python_command,
     run_cell,
 )
-from pipelines.evaluate.compare import PRIMARY_METRIC, CellResult, judge, to_nhwc
+from pipelines.evaluate.compare import CellResult, judge, to_nhwc
+from pipelines.metrics import PRIMARY_METRIC
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config import Task
-from pipelines.evaluate.compare import PRIMARY_METRIC, CellResult
+from pipelines.evaluate.compare import CellResult
+from pipelines.metrics import PRIMARY_METRIC
 from pipelines.pages.render import png_uri, render
 from pipelines.pages.text import fmt
 

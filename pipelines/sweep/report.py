@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.backends.registry import KERAS_ORIGINAL, TORCH_ORIGINAL
-from pipelines.evaluate.compare import PRIMARY_METRIC  # the task metrics evaluate.json holds
+from pipelines.metrics import PRIMARY_METRIC  # the task metrics evaluate.json holds
 from pipelines.pages.render import png_uri, render
 from pipelines.pages.text import fmt
 from pipelines.sweep.experiments import JobResult, list_experiments
@@ -36,13 +36,14 @@ def experiment_metrics(commit: str | None, remote: str | None = None) -> dict[st
     DVC output, so it is read through DVC: from the cache, or fetched from `remote` when a clone
     workspace pushed it there."""
     import dvc.api
+    from dvc.exceptions import FileMissingError, PathMissingError
 
     if commit is None:
         return None
     try:
         return json.loads(dvc.api.read("metrics/evaluate.json", rev=commit, remote=remote))
-    except Exception:  # a missing file or object: reported as "no metrics" for that job
-        return None
+    except (FileMissingError, PathMissingError):  # the job failed before evaluate wrote it
+        return None  # anything else (a remote or auth failure) stops the report, loudly
 
 
 def _cell_rows(base: dict[str, Any], metrics: dict[str, Any]) -> list[dict[str, Any]]:
