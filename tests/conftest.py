@@ -78,6 +78,16 @@ def cells(project: Path) -> dict[str, dict]:
     return {c["key"]: c for c in json.loads((project / "reports/cells.json").read_text())}
 
 
+def changed_stages(project: Path) -> set[str]:
+    """Stages whose dependencies `dvc status` finds changed (outputs are not compared here)."""
+    status = json.loads(run(["dvc", "status", "--json"], project).stdout or "{}")
+    return {
+        stage
+        for stage, changes in status.items()
+        if any(isinstance(c, dict) and "changed deps" in c for c in changes)
+    }
+
+
 def stages_restored(output: str) -> list[str]:
     """Stages a `dvc repro` log restored from the run-cache without running them."""
     return [

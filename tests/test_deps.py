@@ -10,7 +10,7 @@ import yaml
 
 from pipelines import deps
 from pipelines.code import BUILDER_LOADER, network_file
-from tests.conftest import REPO, run, tracked_files
+from tests.conftest import REPO, changed_stages, run, tracked_files
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 
@@ -96,16 +96,6 @@ def test_what_a_user_network_module_imports_must_be_listed(tmp_path):
         "(my_nets.py -> pipelines/toolchain.py)"
     ) in found
     assert not any(line.startswith("stage build_cpp: dvc.yaml does not") for line in found)
-
-
-def changed_stages(project: Path) -> set[str]:
-    """Stages whose dependencies `dvc status` finds changed (outputs are not compared here)."""
-    status = json.loads(run(["dvc", "status", "--json"], project).stdout or "{}")
-    return {
-        stage
-        for stage, changes in status.items()
-        if any(isinstance(c, dict) and "changed deps" in c for c in changes)
-    }
 
 
 def replace(path: Path, content: bytes) -> None:

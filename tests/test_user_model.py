@@ -5,7 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import assert_up_to_date, cells, compose, make_project, run, stages_run
+from tests.conftest import (
+    assert_up_to_date,
+    cells,
+    changed_stages,
+    compose,
+    make_project,
+    run,
+    stages_run,
+)
 
 pytestmark = pytest.mark.pipeline
 
@@ -62,6 +70,19 @@ def test_the_user_model_runs_through_every_stage(user_project):
         "torch/script@cpp",
     }
     assert all(c["passed"] for c in found.values()), {k: c["verdict"] for k, c in found.items()}
+
+
+def test_editing_the_user_network_module_changes_exactly_the_stages_that_build_it(user_project):
+    assert "keras_code: tests\n" in (user_project / "params.yaml").read_text()  # the package
+    module = user_project / "tests/user_model.py"
+    original = module.read_bytes()
+    module.write_bytes(original + b"\n# edited by a test\n")
+    try:
+        changed = changed_stages(user_project)
+    finally:
+        module.write_bytes(original)
+    assert changed == {"checkpoint", "freeze", "savedmodel", "trace@script", "evaluate"}
+    assert_up_to_date(user_project)
 
 
 def test_adding_a_quantization_mode_runs_only_the_new_variant(user_project):
