@@ -141,6 +141,11 @@ class Stage:
     name: str
     entry: str  # the module `python -m` runs
     declared: list[str]
+    matrix: bool = False  # one stage per matrix item (`quantize@int8`, ...)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@*" if self.matrix else self.name
 
     @property
     def declared_code(self) -> set[str]:
@@ -161,7 +166,8 @@ def read_stages(root: Path) -> list[Stage]:
         match = ENTRY.search(body["cmd"])
         if match is None or module_file(root, match[1]) is None:
             raise SystemExit(f"error: stage {name}: no `python -m <project module>` in its cmd")
-        stages.append(Stage(name, match[1], [str(dep) for dep in body.get("deps", [])]))
+        declared = [str(dep) for dep in body.get("deps", [])]
+        stages.append(Stage(name, match[1], declared, matrix="matrix" in body))
     return stages
 
 
@@ -216,14 +222,9 @@ def disagreements(root: Path, stage: Stage, params: dict) -> list[str]:
     return problems
 
 
-def _stage_label(stage: Stage, spec_stages: dict) -> str:
-    return f"{stage.name}@*" if "matrix" in spec_stages[stage.name] else stage.name
-
-
 def rerun_table(root: Path, params: dict) -> str:
     """Markdown: every project source file, and the stages that rerun when it changes."""
     stages = read_stages(root)
-    spec = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
     wants = {stage.name: expected(root, stage, params) for stage in stages}
     sources = sorted(
         path.relative_to(root).as_posix()
@@ -232,11 +233,11 @@ def rerun_table(root: Path, params: dict) -> str:
         if path.is_file() and "__pycache__" not in path.parts
     )
     rows = ["| source file | stages that rerun when it changes |", "|---|---|"]
-    network = [_stage_label(s, spec) for s in stages if wants[s.name].network]
+    network = [s.label for s in stages if wants[s.name].network]
     rows.append(f"| your network module (`model.*._target_`) | {', '.join(network)} |")
     for source in sources:
         users = [
-            _stage_label(s, spec)
+            s.label
             for s in stages
             if any(source == f or source.startswith(f + "/") for f in wants[s.name].all_files())
         ]
