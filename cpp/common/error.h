@@ -36,7 +36,9 @@ struct RunError : std::runtime_error {
 }
 
 // Collapses a (possibly multi-line) library message into one short line:
-// the first non-empty line, trimmed, at most max_len characters.
+// the first non-empty line, trimmed, at most max_len characters, with control
+// characters shown as '?' (a NUL byte echoed from a corrupt file would
+// otherwise end the printed line, and the hint after it, early).
 inline std::string first_line(const std::string& text, std::size_t max_len = 400) {
   std::size_t pos = 0;
   std::string line;
@@ -54,6 +56,8 @@ inline std::string first_line(const std::string& text, std::size_t max_len = 400
     pos = end + 1;
   }
   if (line.size() > max_len) line = line.substr(0, max_len) + "...";
+  for (char& c : line)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
   return line;
 }
 
