@@ -40,6 +40,12 @@ def os_failure(error: OSError) -> PipelineError:
     return failure
 
 
+def first_sentence(text: str) -> str:
+    """The first sentence of the first non-blank line of `text`, without its full stop."""
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return line.split(". ")[0].rstrip(".")
+
+
 def debug_enabled() -> bool:
     """Whether CKPT2CPP_DEBUG asks for tracebacks (any value but empty or 0)."""
     return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")

@@ -17,7 +17,7 @@ import numpy as np
 from pipelines import jsonfile
 from pipelines.atomic import atomic_path
 from pipelines.config import ConfigError, load
-from pipelines.errors import PipelineError
+from pipelines.errors import PipelineError, first_sentence, os_failure, report
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -39,35 +39,60 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str]) -> int:
-    args = parse(argv)
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def read_inputs(path: Path) -> np.ndarray:
+    """The samples in the .npy file `path` ([N, ...], N >= 1), read without pickle."""
+    if not path.is_file():
+        raise PipelineError(f"input {path} not found (check --input)")
+    with open(path, "rb") as handle:
+        if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
+            raise PipelineError(f"{path} is not a .npy file (save the samples with np.save)")
+    try:
+        inputs = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError) as error:
+        raise PipelineError(
+            f"{path} is truncated or corrupt: {first_sentence(str(error)) or 'it ends early'} "
+            "(save the samples again with np.save)"
+        ) from error
+    if inputs.ndim < 1 or len(inputs) == 0:
+        raise PipelineError(f"{path} has shape {inputs.shape}; expected [N, ...] with N >= 1")
+    return inputs
+
+
+def run(args: argparse.Namespace) -> str:
+    """Benchmark the model on the inputs, write the outputs (and stats); a one-line summary."""
     from pipelines.backends.base import benchmark
     from pipelines.backends.registry import python_runner
 
-    try:
-        if not args.input.is_file():
-            raise PipelineError(f"input {args.input} not found (check --input)")
-        inputs = np.load(args.input, allow_pickle=False)
-        if inputs.ndim < 1 or len(inputs) == 0:
-            raise PipelineError(
-                f"{args.input} has shape {inputs.shape}; expected [N, ...] with N >= 1"
-            )
-        runner = python_runner(args.runtime, args.model, load(args.params))
-        outputs, stats = benchmark(
-            runner, str(args.model), inputs, args.warmup, args.runs, args.threads
-        )
-    except (PipelineError, ConfigError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    inputs = read_inputs(args.input)
+    runner = python_runner(args.runtime, args.model, load(args.params))
+    outputs, stats = benchmark(
+        runner, str(args.model), inputs, args.warmup, args.runs, args.threads, str(args.input)
+    )
     with atomic_path(args.output) as tmp, open(tmp, "wb") as handle:
         np.save(handle, outputs)
     if args.json:
         with atomic_path(args.json) as tmp:
             jsonfile.write(tmp, stats.to_json())
-    print(
+    return (
         f"{args.runtime}: {len(inputs)} samples -> {args.output} {list(outputs.shape)}; "
         f"load {stats.load_ms:.1f} ms, first {stats.first_run_ms:.2f} ms, p50 {stats.p50_ms:.3f} ms"
     )
+
+
+def main(argv: list[str]) -> int:
+    """Run the command line `argv`; a failure a user can fix prints one `error:` line, exit 1."""
+    args = parse(argv)
+    try:
+        print(run(args))
+    except (PipelineError, ConfigError) as error:
+        report(error)
+        return 1
+    except OSError as error:  # an unreadable input, a full or read-only disk
+        report(os_failure(error))
+        return 1
     return 0
 
 

@@ -123,26 +123,6 @@ def test_freeze_without_a_checkpoint_fails_cleanly(tmp_path):
     assert not (tmp_path / "artifacts/frozen").exists()
 
 
-def test_a_corrupt_checkpoint_fails_cleanly(tmp_path, tiny_sr):
-    shutil.copytree(tiny_sr / "artifacts", tmp_path / "artifacts")
-    shutil.rmtree(tmp_path / "artifacts/savedmodel")
-    compose(tmp_path)
-    for data_file in (tmp_path / "artifacts/checkpoint/tf").glob("ckpt.data-*"):
-        data_file.write_bytes(b"not a checkpoint")
-    line = error_line(stage(tmp_path, "stages.savedmodel", check=False))
-    assert "unreadable or corrupt" in line
-    assert not (tmp_path / "artifacts/savedmodel").exists()
-
-
-def test_a_checkpoint_that_does_not_match_the_network_fails_cleanly(tmp_path, tiny_sr):
-    shutil.copytree(tiny_sr / "artifacts", tmp_path / "artifacts")
-    shutil.rmtree(tmp_path / "artifacts/frozen")
-    compose(tmp_path, "model.arch.width=12")
-    line = error_line(stage(tmp_path, "stages.freeze", check=False))
-    assert "does not match the network" in line
-    assert not (tmp_path / "artifacts/frozen").exists()
-
-
 def test_an_op_the_converter_refuses_is_named(tmp_path):
     from pipelines.backends.tf.export import savedmodel
     from pipelines.backends.tflite.export import convert

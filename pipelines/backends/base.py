@@ -13,15 +13,54 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from pipelines.errors import PipelineError
+
 
 class Runner(Protocol):
-    """Load an artifact once, then run it on one sample (batch 1) at a time."""
+    """Load an artifact once, then run it on one sample (batch 1) at a time. A runner that knows
+    what its model takes sets `input_spec` (an InputSpec) in `load`; the benchmark then refuses
+    inputs that do not fit before running any."""
 
     runtime: str
 
     def load(self, threads: int) -> None: ...
 
     def infer(self, sample: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a loaded model takes as one sample: its name, batch-1 shape (-1: any size) and the
+    dtypes it accepts (the model's own first)."""
+
+    name: str
+    shape: list[int]
+    dtypes: tuple[str, ...]
+    layout: str = ""  # NHWC, NCHW, or "" where the layout means nothing
+
+
+def check_input(spec: "InputSpec | None", inputs: np.ndarray, source: str) -> None:
+    """Refuse `inputs` (N samples on axis 0) that do not fit `spec`: another rank, a fixed
+    dimension of another size, or a dtype the model does not take."""
+    if spec is None:
+        return
+    sample = [1, *inputs.shape[1:]]
+    layout = f" ({spec.layout})" if spec.layout else ""
+    fits = len(sample) == len(spec.shape) and all(
+        want in (-1, got) for want, got in zip(spec.shape, sample, strict=True)
+    )
+    if not fits:
+        any_size = "; -1 is any size" if -1 in spec.shape else ""
+        raise PipelineError(
+            f"{source} has shape {list(inputs.shape)}, so each sample is {sample}; the model "
+            f"input {spec.name!r} takes {spec.shape}{layout} (give N samples of that shape "
+            f"stacked on axis 0{any_size})"
+        )
+    if inputs.dtype.name not in spec.dtypes:
+        raise PipelineError(
+            f"{source} is {inputs.dtype.name}; the model input {spec.name!r} takes "
+            f"{' or '.join(spec.dtypes)} (save it with np.save(path, x.astype(np.{spec.dtypes[0]})))"
+        )
 
 
 @dataclass
@@ -57,12 +96,20 @@ def peak_rss_mb() -> float:
 
 
 def benchmark(
-    runner: Runner, model: str, inputs: np.ndarray, warmup: int, runs: int, threads: int
+    runner: Runner,
+    model: str,
+    inputs: np.ndarray,
+    warmup: int,
+    runs: int,
+    threads: int,
+    source: str = "the input",
 ) -> tuple[np.ndarray, Stats]:
-    """Run every sample of `inputs` (axis 0) once, then time `runs` runs after `warmup`."""
+    """Run every sample of `inputs` (axis 0, read from `source`) once, then time `runs` runs
+    after `warmup`."""
     start = time.perf_counter()
     runner.load(threads)
     load_ms = _ms(start)
+    check_input(getattr(runner, "input_spec", None), inputs, source)
     samples = [inputs[i : i + 1] for i in range(len(inputs))]
     start = time.perf_counter()
     outputs = [runner.infer(samples[0])]

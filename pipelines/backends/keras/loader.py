@@ -1,9 +1,11 @@
 """Build the Keras reference network and save/restore it as a tf.train.Checkpoint."""
 
+import re
 from pathlib import Path
+from typing import Any
 
 from pipelines.config import Framework, ModelConfig
-from pipelines.errors import PipelineError
+from pipelines.errors import PipelineError, first_sentence
 from pipelines.models.builder import build_network, target
 
 
@@ -38,16 +40,38 @@ def restore(model: ModelConfig, prefix: Path):
     keras_model = build(model)
     try:
         status = tf.train.Checkpoint(model=keras_model).read(str(prefix))
-        status.assert_existing_objects_matched()
+        _assert_matched(status)
     except (AssertionError, ValueError) as error:
-        detail = " ".join(str(error).split())[:300]
         raise PipelineError(
-            f"TF checkpoint {prefix} does not match the network {target(model, Framework.tf)}: {detail}"
-        ) from None
+            f"TF checkpoint {prefix} does not match the network {target(model, Framework.tf)}: "
+            f"{_mismatch(error)} (point model.tf_checkpoint at a checkpoint of this network, or "
+            "set model.keras._target_ and model.arch to the network that wrote it)"
+        ) from error
     except (tf.errors.OpError, IndexError, OSError) as error:  # truncated or foreign files
-        message = getattr(error, "message", str(error)).splitlines()[0]
+        message = first_sentence(getattr(error, "message", str(error)))
         raise PipelineError(
             f"TF checkpoint {prefix} is unreadable or corrupt: {message} (rebuild it with the "
             "checkpoint stage, or point model.tf_checkpoint at a tf.train.Checkpoint prefix)"
-        ) from None
+        ) from error
     return keras_model
+
+
+def _assert_matched(status: Any) -> None:
+    """Fail if a weight of the network found no value in the checkpoint; on failure, tell TF
+    the partial restore is expected (so it logs no warnings about it as it exits)."""
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError:
+        status.expect_partial()
+        raise
+
+
+def _mismatch(error: Exception) -> str:
+    """What TF's restore error says, in short: the weights left without a value (TF lists them
+    as `<Variable path=..., shape=..., value=...>`, in no set order), or its first sentence."""
+    text = " ".join(str(error).split())
+    unmatched = sorted(re.findall(r"<Variable path=([^,]+), shape=(\([^)]*\))", text))
+    if unmatched:
+        names = ", ".join(f"{name} {shape}" for name, shape in unmatched[:4])
+        return f"{len(unmatched)} of its weights have no value in the checkpoint: {names}"
+    return first_sentence(text)[:300]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.backends.tf.runner import set_tf_threads
+from pipelines.backends.tf.runner import set_tf_threads, tf_input_spec
 from pipelines.config import ModelConfig
 
 
@@ -21,6 +21,8 @@ class KerasRunner:
 
         set_tf_threads(threads)
         self.network = loader.restore(self.model, self.path)
+        inputs = getattr(self.network, "inputs", None)  # a subclassed model may have none
+        self.input_spec = tf_input_spec(self.model.input_name, inputs[0]) if inputs else None
 
     def infer(self, sample: np.ndarray) -> np.ndarray:
         return np.asarray(self.network(sample, training=False))

@@ -1,26 +1,69 @@
 """Load TF artifacts for inference: a frozen GraphDef by node names, a SavedModel by signature."""
 
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from pipelines.errors import PipelineError, first_sentence
 
 SERVE_TAG = "serve"
 SIGNATURE = "serving_default"
 
 
-def load_frozen(path: Path, input_node: str, output_node: str) -> Callable:
-    """Import a frozen GraphDef as a function from the `input_node` tensor to `output_node`."""
+def load_frozen(path: Path, input_node: str, output_node: str) -> Any:
+    """Import a frozen GraphDef as a function (a ConcreteFunction) from the `input_node` tensor
+    to `output_node`."""
     import tensorflow as tf
+    from google.protobuf.message import DecodeError
 
     graph_def = tf.compat.v1.GraphDef()
-    graph_def.ParseFromString(Path(path).read_bytes())
+    try:
+        graph_def.ParseFromString(Path(path).read_bytes())
+    except DecodeError as error:
+        raise PipelineError(
+            f"{path} is not a frozen GraphDef: {first_sentence(str(error))} (rebuild it with the "
+            "freeze stage, or give a .pb written by tf.io.write_graph(..., as_text=False))"
+        ) from error
     fn = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
-    return fn.prune(
-        fn.graph.get_tensor_by_name(input_node), fn.graph.get_tensor_by_name(output_node)
-    )
+    return fn.prune(_tensor(fn.graph, input_node, path), _tensor(fn.graph, output_node, path))
 
 
-def load_savedmodel(path: Path, tags: list[str], signature: str) -> Callable:
-    """A SavedModel's signature function: keyword inputs -> dict of outputs."""
+def _tensor(graph: Any, node: str, path: Path) -> Any:
+    """The tensor `node` ("op:index") of `graph`, or a PipelineError naming the graph."""
+    try:
+        return graph.get_tensor_by_name(node)
+    except (KeyError, ValueError) as error:
+        raise PipelineError(
+            f"{path} has no tensor {node!r} (its sidecar names the nodes: rebuild both with the "
+            "freeze stage)"
+        ) from error
+
+
+def open_savedmodel(path: Path, tags: list[str]) -> Any:
+    """`tf.saved_model.load(path, tags)`; a missing or unreadable SavedModel is a PipelineError."""
     import tensorflow as tf
 
-    return tf.saved_model.load(str(path), tags=tags).signatures[signature]
+    try:
+        return tf.saved_model.load(str(path), tags=tags)
+    except (OSError, ValueError, RuntimeError, tf.errors.OpError) as error:
+        message = getattr(error, "message", str(error))
+        raise PipelineError(
+            f"{path} is not a readable SavedModel: {first_sentence(message)} (rebuild it with the "
+            "savedmodel stage, or give a folder written by tf.saved_model.save)"
+        ) from error
+
+
+def signature_of(loaded: Any, signature: str, path: Path) -> Any:
+    """The signature `signature` of a loaded SavedModel, or a PipelineError listing those it has."""
+    if signature not in loaded.signatures:
+        found = ", ".join(loaded.signatures.keys()) or "none"
+        raise PipelineError(
+            f"SavedModel {path} has no signature {signature!r} (it has: {found}) (save it with "
+            f"tf.saved_model.save(..., signatures={{{signature!r}: ...}}), or rebuild it with the "
+            "savedmodel stage)"
+        )
+    return loaded.signatures[signature]
+
+
+def load_savedmodel(path: Path, tags: list[str], signature: str) -> Any:
+    """A SavedModel's signature function (a ConcreteFunction): keyword inputs -> dict of outputs."""
+    return signature_of(open_savedmodel(path, tags), signature, path)

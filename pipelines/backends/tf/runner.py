@@ -1,10 +1,12 @@
 """TensorFlow in Python: a SavedModel's serving signature, or a frozen GraphDef by node names."""
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from pipelines import sidecar
+from pipelines.backends.base import InputSpec
 from pipelines.backends.tf import loader
 from pipelines.backends.tf.nodes import nodes
 from pipelines.config import ModelConfig
@@ -16,6 +18,15 @@ def set_tf_threads(threads: int) -> None:
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def tf_input_spec(name: str, tensor: Any) -> InputSpec | None:
+    """The InputSpec (NHWC) of a TF tensor, TensorSpec or Keras input (whose shape is a tuple and
+    dtype a string); None when its rank is unknown."""
+    if getattr(tensor.shape, "rank", 0) is None:
+        return None
+    dtype = getattr(tensor.dtype, "name", tensor.dtype)
+    return InputSpec(name, sidecar.dims(tensor.shape), (str(dtype),), "NHWC")
 
 
 class SavedModelRunner:
@@ -32,6 +43,9 @@ class SavedModelRunner:
         self.fn = loader.load_savedmodel(self.path, self.info["tags"], self.info["signature"])
         self.input_name = self.info["inputs"][0]["name"]
         self.output_name = self.info["outputs"][0]["name"]
+        _, inputs = self.fn.structured_input_signature
+        spec = inputs.get(self.input_name)
+        self.input_spec = tf_input_spec(self.input_name, spec) if spec is not None else None
 
     def infer(self, sample: np.ndarray) -> np.ndarray:
         import tensorflow as tf
@@ -51,6 +65,7 @@ class FrozenGraphRunner:
     def load(self, threads: int) -> None:
         set_tf_threads(threads)
         self.fn = loader.load_frozen(self.path, *self.nodes)
+        self.input_spec = tf_input_spec(self.nodes[0], self.fn.inputs[0])
 
     def infer(self, sample: np.ndarray) -> np.ndarray:
         import tensorflow as tf

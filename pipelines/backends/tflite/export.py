@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipelines import sidecar
-from pipelines.backends.tf.loader import SERVE_TAG, SIGNATURE
+from pipelines.backends.tf.loader import SERVE_TAG, SIGNATURE, open_savedmodel, signature_of
 from pipelines.backends.tflite import weights as weight_storage
 from pipelines.config import ModelConfig, QuantMode
 from pipelines.errors import PipelineError
@@ -33,8 +33,8 @@ def converter_for(savedmodel_dir: Path, model: ModelConfig, workdir: Path):
         convert_variables_to_constants_v2,
     )
 
-    loaded = tf.saved_model.load(str(savedmodel_dir), tags=[SERVE_TAG])  # keeps variables alive
-    serve = loaded.signatures[SIGNATURE]
+    loaded = open_savedmodel(savedmodel_dir, [SERVE_TAG])  # keeps the variables alive
+    serve = signature_of(loaded, SIGNATURE, savedmodel_dir)
     spec = tf.TensorSpec(model.input_shape, tf.float32, name=model.input_name)
     fixed = tf.function(lambda x: serve(**{model.input_name: x})[model.output_name])
     frozen = convert_variables_to_constants_v2(fixed.get_concrete_function(spec))

@@ -4,7 +4,19 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines import sidecar
+from pipelines.backends.base import InputSpec
 from pipelines.config import ModelConfig
+
+
+def torch_input_spec(model: ModelConfig, recorded: sidecar.TorchExport | None = None) -> InputSpec:
+    """What a PyTorch model takes: as an exported file's sidecar records it, else an NCHW
+    float32 batch of 1 with the configured channels, any height and width."""
+    if recorded is not None:
+        tensor = recorded["inputs"][0]
+        return InputSpec(tensor["name"], tensor["shape"], (tensor["dtype"],), "NCHW")
+    channels = model.input_shape[3]
+    return InputSpec(model.input_name, [1, channels, -1, -1], ("float32",), "NCHW")
 
 
 class _TorchRunner:
@@ -18,11 +30,15 @@ class _TorchRunner:
     def _load(self):
         raise NotImplementedError
 
+    def _input_spec(self) -> InputSpec:
+        return torch_input_spec(self.model)
+
     def load(self, threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
         self.fn = self._load()
+        self.input_spec = self._input_spec()
 
     def infer(self, sample: np.ndarray) -> np.ndarray:
         import torch
@@ -46,3 +62,6 @@ class TorchExportRunner(_TorchRunner):
         from pipelines.backends.torch import loader
 
         return loader.load_export(self.path, "cpu")
+
+    def _input_spec(self) -> InputSpec:
+        return torch_input_spec(self.model, sidecar.find(self.path, sidecar.TorchExport))
