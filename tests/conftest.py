@@ -79,12 +79,14 @@ def cells(project: Path) -> dict[str, dict]:
 
 
 def changed_stages(project: Path) -> set[str]:
-    """Stages whose dependencies `dvc status` finds changed (outputs are not compared here)."""
+    """Stages with a dependency that `dvc status` finds modified (deleted ones, such as the
+    artifacts of a copy made without them, and outputs are not counted)."""
     status = json.loads(run(["dvc", "status", "--json"], project).stdout or "{}")
     return {
         stage
         for stage, changes in status.items()
-        if any(isinstance(c, dict) and "changed deps" in c for c in changes)
+        for change in changes
+        if isinstance(change, dict) and "modified" in change.get("changed deps", {}).values()
     }
 
 

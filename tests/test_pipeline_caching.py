@@ -79,6 +79,8 @@ def test_editing_one_runner_rebuilds_only_that_program(sr_project):
 
 
 def test_a_new_toolchain_fingerprint_rebuilds_the_runners(sr_project):
+    """Last in this file: it leaves build/cmake configured for g++, so the next real build of
+    the runners starts afresh (the test above needs an incremental one)."""
     lock = sr_project / "cpp/toolchain.json"
     try:
         lock.write_text(lock.read_text().replace('"python"', '"python_"'))

@@ -24,6 +24,8 @@ OPTIONS = {
     CppRuntime.litert: "CKPT2CPP_WITH_LITERT",
 }
 BUILD_INFO = "build.json"
+# In the CMake build tree: the toolchain fingerprint it was configured with.
+CONFIGURED_FOR = "ckpt2cpp-toolchain.json"
 
 
 def configure_command(
@@ -46,6 +48,17 @@ def configure_command(
     ]
     command += [f"-D{OPTIONS[r]}={'ON' if r in cpp.runtimes else 'OFF'}" for r in CppRuntime]
     return command
+
+
+def prepare_build_dir(build_dir: Path, fingerprint: dict[str, Any]) -> None:
+    """Start `build_dir` afresh when it was configured for another toolchain: CMake resets its
+    cache when the compiler changes and then loses the -D settings (Torch is not found)."""
+    record = build_dir / CONFIGURED_FOR
+    if build_dir.exists() and (not record.is_file() or jsonfile.read(record) != fingerprint):
+        log.info("the toolchain changed since %s was configured: configuring afresh", build_dir)
+        shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    jsonfile.write(record, fingerprint, sort_keys=True)
 
 
 def _run(command: list[str], what: str) -> None:
@@ -86,6 +99,7 @@ def build(cpp: CppConfig, source: Path, build_dir: Path, outputs: list[Path]) ->
     a runtime left out of cpp.runtimes gets a stub that says so."""
     fingerprint = check_lock()
     libs = toolchain.libraries()
+    prepare_build_dir(build_dir, fingerprint)
     _run(configure_command(source, build_dir, cpp, libs), "cmake configure")
     seconds: dict[str, float] = {}
     destination = dict(zip((*PROGRAMS.values(), BUILD_INFO), outputs, strict=True))
