@@ -63,6 +63,23 @@ def run(
     return result
 
 
+def run_module(
+    folder: Path,
+    *args: str,
+    check: bool = False,
+    timeout: float = 600,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """`python -m ARGS` in `folder` (outside a project copy), importing this checkout."""
+    return run(
+        [sys.executable, "-m", *args],
+        folder,
+        check=check,
+        timeout=timeout,
+        extra_env={"PYTHONPATH": str(REPO), **(extra_env or {})},
+    )
+
+
 def compose(project: Path, *overrides: str) -> None:
     """Write the project's params.yaml from conf/ and `overrides`, as `pipelines.compose` does."""
     run([sys.executable, "-m", "pipelines.compose", *overrides], project)
@@ -88,6 +105,17 @@ def changed_stages(project: Path) -> set[str]:
         for change in changes
         if isinstance(change, dict) and "modified" in change.get("changed deps", {}).values()
     }
+
+
+def changed_by_editing(project: Path, source: str) -> set[str]:
+    """The stages `dvc status` finds changed while `source` has one more line (then restored)."""
+    path = project / source
+    original = path.read_bytes()
+    path.write_bytes(original + b"\n# edited by a test\n")
+    try:
+        return changed_stages(project)
+    finally:
+        path.write_bytes(original)
 
 
 def stages_restored(output: str) -> list[str]:

@@ -1,7 +1,6 @@
 """The Hydra configuration: composition, the committed params.yaml, and clear errors."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,19 +9,13 @@ from omegaconf import OmegaConf
 
 from pipelines.compose import compose, to_params_yaml
 from pipelines.config import ConfigError, QuantMode, load, validate
-from tests.conftest import REPO, run
+from tests.conftest import REPO, run_module
 
 
 def compose_cli(cwd: Path, *overrides: str) -> subprocess.CompletedProcess:
     """`python -m pipelines.compose` in `cwd` (where it writes params.yaml), composing this
     checkout's conf/ (found next to the package, whatever the working directory)."""
-    return run(
-        [sys.executable, "-m", "pipelines.compose", *overrides],
-        cwd,
-        check=False,
-        timeout=120,
-        extra_env={"PYTHONPATH": str(REPO)},
-    )
+    return run_module(cwd, "pipelines.compose", *overrides, timeout=120)
 
 
 def test_committed_params_yaml_equals_the_composition_of_conf():
@@ -72,13 +65,7 @@ def test_a_stage_rejects_a_bad_params_yaml_before_any_work(tmp_path):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["model"]["input_shape"] = [1, 0, 64, 3]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    result = run(
-        [sys.executable, "-m", "stages.checkpoint"],
-        tmp_path,
-        check=False,
-        timeout=120,
-        extra_env={"PYTHONPATH": str(REPO)},
-    )
+    result = run_module(tmp_path, "stages.checkpoint", timeout=120)
     assert result.returncode == 1
     assert (
         result.stderr.strip()

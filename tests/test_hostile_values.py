@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from pipelines.compose import compose, to_params_yaml
 from pipelines.config import BuilderConfig, Config, ConfigError, CppConfig, ModelConfig, validate
 from pipelines.errors import PipelineError
-from tests.conftest import REPO, run, tracked_files
+from tests.conftest import REPO, run, run_module, tracked_files
 
 HOSTILE = "x;touch PWNED $(touch PWNED) `touch PWNED` | touch PWNED && touch PWNED #"
 
@@ -176,13 +176,7 @@ def test_hostile_names_and_input_paths_are_used_literally_and_run_nothing(tmp_pa
     cfg.model.torch_weights = f"{folder}/weights.pt"
     cfg.data.eval_inputs = cfg.data.calibration_inputs = f"{folder}/eval_x.npy"
     (tmp_path / "params.yaml").write_text(to_params_yaml(cfg))
-    result = run(
-        [sys.executable, "-m", "stages.checkpoint"],
-        tmp_path,
-        check=False,
-        timeout=600,
-        extra_env={"PYTHONPATH": str(REPO)},
-    )
+    result = run_module(tmp_path, "stages.checkpoint", timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = (tmp_path / "artifacts/checkpoint/summary.json").read_text()
     assert HOSTILE.replace('"', '\\"') in summary

@@ -3,36 +3,17 @@
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, run
-
-TINY_SR = [
-    "model.arch.width=8",
-    "model.arch.blocks=1",
-    "model.input_shape=[1,16,16,3]",
-    "model.train.epochs=1",
-    "data.train_patches=64",
-    "data.patch_size=8",
-    "data.eval_samples=4",
-    "data.calibration_pool=16",
-    "quantize.calibration_samples=8",
-]
+from tests.conftest import TINY_SR, run_module
 
 
 def stage(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run `python -m <args>` in `workdir`, importing the package from this checkout."""
-    return run(
-        [sys.executable, "-m", *args],
-        workdir,
-        check=check,
-        timeout=600,
-        extra_env={"PYTHONPATH": str(REPO)},
-    )
+    return run_module(workdir, *args, check=check)
 
 
 def compose(workdir: Path, *overrides: str) -> None:
