@@ -115,7 +115,8 @@ def start_sshd(folder: Path, port: int) -> subprocess.Popen:
 
 
 def connections(sshd_pid: int) -> list[int]:
-    """The processes sshd started for its connections (its children)."""
+    """The processes sshd started for its connections (its children; each has its own session,
+    so they outlive a kill of sshd's process group)."""
     children = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
@@ -129,8 +130,13 @@ def connections(sshd_pid: int) -> list[int]:
 
 def stop_sshd(process: subprocess.Popen) -> None:
     """Kill sshd and every connection it serves, as a crashed or powered-off server would."""
-    with contextlib.suppress(ProcessLookupError):  # already stopped
-        os.killpg(process.pid, signal.SIGKILL)
+    doomed, found = [process.pid], [process.pid]
+    while found:  # the whole tree, children before they can be reparented
+        found = [child for pid in found for child in connections(pid)]
+        doomed += found
+    for pid in doomed:
+        with contextlib.suppress(ProcessLookupError):  # already stopped
+            os.kill(pid, signal.SIGKILL)
     process.wait(timeout=10)
 
 
