@@ -343,6 +343,9 @@ class EvaluateConfig:
     # Allowed drop of the task metric versus the original model, per task
     # (super_resolution: PSNR in dB, classification: accuracy in percentage points).
     max_metric_drop: dict[str, float] = field(default_factory=dict)
+    # Without a task metric (a generic task, or no targets): the least signal-to-noise ratio,
+    # in dB, of an artifact's outputs against the original's where no tolerance applies.
+    min_snr_db: float = 20.0
     # Worst layers named from the TFLite quantization debugger for int8 modes.
     debug_layers: int = 5
 
@@ -427,6 +430,9 @@ def one_line(error: OmegaConfBaseException) -> str:
         (ValidationError, "give a value of the type and choices conf/ declares for it"),
     )
     fix = next((text for kind, text in fixes if isinstance(error, kind)), None)
+    if key.endswith("._target_") and "is not Optional" in message:
+        builder = key.removesuffix("._target_")
+        fix = f"to switch this builder off, null the builder itself: {builder}=null"
     return f"{key}: {message}" + (f" ({fix})" if fix and "expected one of" not in message else "")
 
 

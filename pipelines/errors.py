@@ -18,6 +18,12 @@ class PipelineError(Exception):
     """A user-fixable failure. Its message is one line: the problem, then the fix."""
 
 
+class NotApplicable(PipelineError):
+    """This network cannot be exported this way (a converter or exporter cannot take it). The
+    stage records the reason in the artifact's sidecar instead of failing, and the report
+    shows the artifact as not applicable; the message names what avoids it."""
+
+
 # What fixes an operating-system error while a stage reads inputs or writes its outputs.
 _OS_FIXES = {
     errno.ENOSPC: "free space on the disk that holds the project, then dvc repro",
@@ -44,6 +50,12 @@ def first_sentence(text: str) -> str:
     """The first sentence of the first non-blank line of `text`, without its full stop."""
     line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return line.split(". ")[0].rstrip(".")
+
+
+def first_lines(error: BaseException, count: int = 3) -> str:
+    """The first `count` non-blank lines of an exception's message, joined."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return " / ".join(lines[:count]) or type(error).__name__
 
 
 def debug_enabled() -> bool:

@@ -9,7 +9,8 @@ PRIMARY_METRIC = {Task.super_resolution: "psnr", Task.classification: "accuracy"
 
 
 def error_stats(actual: np.ndarray, expected: np.ndarray) -> dict[str, float]:
-    """Max/mean abs error, relative error, and the smallest tolerance that would pass.
+    """Max/mean abs error, relative error, signal-to-noise ratio (dB), and the smallest
+    tolerance that would pass.
 
     The minimum tolerance is the smallest `atol` (with rtol=0) under which every element of
     `actual` matches `expected`, i.e. the max abs error; `min_rtol` the smallest `rtol` (with
@@ -20,12 +21,16 @@ def error_stats(actual: np.ndarray, expected: np.ndarray) -> dict[str, float]:
     diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
     scale = np.abs(expected.astype(np.float64))
     nonzero = scale > 0
+    noise = float(np.sum(diff**2))
+    signal = float(np.sum(scale**2))
     return {
         "max_abs": float(diff.max(initial=0.0)),
         "mean_abs": float(diff.mean()) if diff.size else 0.0,
         "rel": float(np.linalg.norm(diff)) / max(float(np.linalg.norm(scale)), 1e-30),
         "min_atol": float(diff.max(initial=0.0)),
         "min_rtol": float((diff[nonzero] / scale[nonzero]).max(initial=0.0)),
+        # signal-to-noise ratio of the outputs against the reference's, capped at 100 dB
+        "snr_db": 100.0 if noise <= signal * 1e-10 else 10.0 * float(np.log10(signal / noise)),
     }
 
 

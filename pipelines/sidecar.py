@@ -105,6 +105,8 @@ class TorchExport(TypedDict):
     traced_max_abs_error: float
     verified_sizes: list[SizeCheck]
     fixed_shape: bool
+    fixed_shape_reason: str  # why the network itself takes one size only ("": it takes others)
+    size_multiple: int  # height and width must be multiples of this (1: any size)
     loads_on: dict[str, float]  # max abs error by device
     tracer_warnings: list[str]
     torch: str
@@ -112,7 +114,9 @@ class TorchExport(TypedDict):
 
 
 class Skipped(TypedDict):
-    skipped: str
+    skipped: str  # why the artifact was not built
+    # True: this network cannot be exported this way; False: its framework is switched off
+    not_applicable: bool
 
 
 Sidecar = FrozenGraph | SavedModel | TFLite | TorchExport | Skipped
@@ -133,10 +137,11 @@ def write(artifact: Path, content: Sidecar) -> None:
     jsonfile.write(sidecar_path(artifact), content, sort_keys=True)
 
 
-def write_skipped(artifact: Path, reason: str) -> None:
-    """Record that this artifact was deliberately not built, so downstream stages skip it."""
+def write_skipped(artifact: Path, reason: str, not_applicable: bool = False) -> None:
+    """Record that this artifact was not built (switched off, or `not_applicable` to this
+    network), so downstream stages skip it."""
     artifact.parent.mkdir(parents=True, exist_ok=True)
-    write(artifact, Skipped(skipped=reason))
+    write(artifact, Skipped(skipped=reason, not_applicable=not_applicable))
 
 
 def _formats(schema: type) -> tuple[str, ...]:
@@ -175,3 +180,9 @@ def skipped_reason(artifact: Path) -> str | None:
     """Why the stage of `artifact` did not build it, or None."""
     content = _content(artifact)
     return None if content is None else content.get("skipped")
+
+
+def not_applicable_reason(artifact: Path) -> str | None:
+    """Why this network cannot be exported as `artifact`, or None."""
+    content = _content(artifact)
+    return content["skipped"] if content is not None and content.get("not_applicable") else None

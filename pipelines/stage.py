@@ -1,6 +1,7 @@
 """What every DVC stage module shares: logging, loading params.yaml, and clean failures."""
 
 import logging
+import shutil
 import signal
 import sys
 import time
@@ -12,7 +13,14 @@ from typing import TypeVar
 from pipelines import sidecar
 from pipelines.atomic import atomic_path
 from pipelines.config import Config, ConfigError, Framework, load
-from pipelines.errors import PipelineError, os_failure, report
+from pipelines.errors import (
+    NotApplicable,
+    PipelineError,
+    first_lines,
+    format_chain,
+    os_failure,
+    report,
+)
 
 log = logging.getLogger("ckpt2cpp")
 E = TypeVar("E", bound=Enum)
@@ -49,7 +57,29 @@ def run_stage(name: str, body: Callable[[Config], None]) -> None:
     except OSError as error:  # a full or read-only disk, a file that vanished
         report(os_failure(error), name)
         sys.exit(1)
+    except Exception as error:  # a converter, runtime or network code failing in its own way
+        report(unexpected(error, name), name)
+        sys.exit(1)
     log.info("%s finished in %.1f s", name, time.perf_counter() - started)
+
+
+STAGE_LOGS = Path("logs")
+
+
+def unexpected(error: Exception, stage: str) -> PipelineError:
+    """An exception nothing above turned into a user-facing line: its first line, with the
+    full traceback written to logs/<stage>.log (a library's own errors run to hundreds of lines,
+    a TorchScript graph diff for one)."""
+    detail = STAGE_LOGS / f"{stage}.log"
+    detail.parent.mkdir(exist_ok=True)
+    detail.write_text(format_chain(error))
+    message = first_lines(error, 1)
+    failure = PipelineError(
+        f"{type(error).__name__}: {message} (the full traceback is in {detail}; if the network "
+        "is fine, this is a ckpt2cpp bug: report it with that file)"
+    )
+    failure.__cause__ = error
+    return failure
 
 
 def write_artifact(
@@ -59,13 +89,18 @@ def write_artifact(
     framework: Framework,
     build: Callable[[Path], sidecar.Sidecar],
 ) -> None:
-    """Build `folder/name` atomically with `build` and write the sidecar it returns; when
-    `framework` is not in model.frameworks, write a sidecar that says so instead, so DVC and
-    later stages carry on."""
+    """Build `folder/name` atomically with `build` and write the sidecar it returns. When
+    `framework` is not in model.frameworks, or the network cannot be exported this way
+    (NotApplicable), write a sidecar that says why instead, so DVC and later stages carry on."""
     with atomic_path(folder) as out:
         out.mkdir()
         artifact = out / name
-        if framework in cfg.model.frameworks:
-            sidecar.write(artifact, build(artifact))
-        else:
+        if framework not in cfg.model.frameworks:
             sidecar.write_skipped(artifact, f"{framework.name} is not in model.frameworks")
+            return
+        try:
+            sidecar.write(artifact, build(artifact))
+        except NotApplicable as error:
+            log.warning("not applicable to this network: %s", error)
+            shutil.rmtree(out)  # whatever the export left behind
+            sidecar.write_skipped(artifact, str(error), not_applicable=True)

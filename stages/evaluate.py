@@ -46,6 +46,8 @@ def main(cfg: Config) -> None:
         report.write_json(cells_tmp, [r.to_json() for r in result.results])
         report.write_json(layers_tmp, result.layers)
     print(report.terminal_table(result.results, cfg.model.task))
+    for note in result.notes:
+        print(note)
     print(f"report: {REPORT_PAGE}")
 
 

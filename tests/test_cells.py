@@ -92,3 +92,25 @@ def test_an_output_of_the_wrong_shape_fails_its_cell_and_is_compared_with_nothin
     assert "cpp_vs_python" not in by_key["tf/double@cpp"].quality  # no silent broadcasting
     assert list(outputs) == ["tf/double@python"]
     assert by_key["tf/double@python"].errors["max_abs"] == pytest.approx(1e-3, rel=1e-3)
+
+
+@pytest.mark.parametrize(("noise", "passed"), [(1e-3, True), (0.5, False)])
+def test_without_a_task_metric_a_quantized_cell_is_judged_by_its_snr(monkeypatch, noise, passed):
+    from dataclasses import replace
+
+    from pipelines.config import Framework, Task, load
+    from pipelines.evaluate.cells import CellRun
+    from pipelines.evaluate.evaluation import judge_cells
+
+    monkeypatch.chdir(REPO)
+    cfg = load(REPO / "params.yaml")
+    cfg.model.task = Task.generic
+    original = np.random.default_rng(0).random((2, 16, 16, 3), dtype=np.float32)
+    artifact = replace(double_artifact("tflite/int8"), kind="int8")  # no tolerance: judged by SNR
+    cell = Cell(artifact.name, "python", [])
+    noisy = original + np.float32(noise) * np.random.default_rng(1).standard_normal(original.shape)
+    (result,), _ = judge_cells(
+        cfg, [(artifact, cell)], [CellRun(cell, outputs=noisy)], {Framework.tf: original}, {}, None
+    )
+    assert result.passed is passed, result.verdict
+    assert result.verdict.startswith("SNR ") and "no task metric" in result.verdict

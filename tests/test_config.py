@@ -47,6 +47,10 @@ def test_model_group_switches_the_matching_data():
         ),
         ("evaluate.threads=0", ["evaluate.threads=0", "integers > 0"]),
         ("model.train.epochs=abc", ["model.train.epochs", "'abc'", "Integer"]),
+        (  # the builder is switched off as a whole; the message gives that spelling
+            "model.torch._target_=null",
+            ["model.torch._target_", "is not Optional", "model.torch=null"],
+        ),
     ],
 )
 def test_invalid_values_fail_with_one_line_naming_key_value_and_allowed(

@@ -90,3 +90,26 @@ def test_a_builder_that_fails_inside_its_module_keeps_its_cause(tmp_path, monkey
         build_network(model, Framework.tf)
     assert caught.value.__cause__ is not None
     assert ZeroDivisionError in [type(link) for link in cause_chain(caught.value)]
+
+
+def test_an_unexpected_exception_is_one_line_and_its_traceback_goes_to_the_stage_log(
+    tmp_path, monkeypatch, capsys
+):
+    from pipelines.stage import run_stage
+
+    def body(cfg) -> None:
+        raise RuntimeError("Graphs differed across invocations!\n" + "graph diff line\n" * 300)
+
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    with pytest.raises(SystemExit) as exited:
+        run_stage("trace@trace", body)
+    assert exited.value.code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: trace@trace: RuntimeError: Graphs differed across invocations! (the full "
+        "traceback is in logs/trace@trace.log; if the network is fine, this is a ckpt2cpp bug: "
+        "report it with that file)"
+    ]
+    detail = (tmp_path / "logs/trace@trace.log").read_text()
+    assert "Traceback" in detail and detail.count("graph diff line\n") >= 300

@@ -46,3 +46,11 @@ def test_ssim_is_one_for_identical_images_and_lower_otherwise():
     images = rng.random((2, 16, 16, 3)).astype(np.float32)
     assert metrics.ssim(images, images) == pytest.approx(1.0)
     assert metrics.ssim(images * 0.5, images) < 0.9
+
+
+def test_snr_is_the_ratio_of_signal_to_error_power_in_db():
+    expected = np.array([3.0, -4.0])  # power 25
+    assert metrics.error_stats(expected + np.array([0.5, 0.0]), expected)["snr_db"] == (
+        pytest.approx(10 * np.log10(25 / 0.25))
+    )
+    assert metrics.error_stats(expected, expected)["snr_db"] == 100.0  # identical: capped

@@ -104,16 +104,39 @@ def test_freeze_without_a_checkpoint_fails_cleanly(tmp_path):
     assert not (tmp_path / "artifacts/frozen").exists()
 
 
-def test_an_op_the_converter_refuses_is_named(tmp_path):
+@pytest.mark.parametrize(
+    ("builder", "shape", "complaint"),
+    [
+        (
+            "build_keras_with_unsupported_op",
+            [1, 8, 8, 3],
+            "'tf.Erfinv' op is neither a custom op nor a flex op (replace the op in the network "
+            "to get this artifact)",
+        ),
+        (
+            "build_keras_lstm",
+            [1, 8, 4, 3],
+            "'tf.TensorListReserve' op requires element_shape to be static during TF Lite "
+            "transformation pass (a recurrent layer's loop over a dynamic batch: build the layer with "
+            "unroll=True)",
+        ),
+    ],
+)
+def test_a_model_the_converter_refuses_is_not_applicable_naming_the_op_and_the_fix(
+    tmp_path, builder, shape, complaint
+):
     from pipelines.backends.tf.export import savedmodel
     from pipelines.backends.tflite.export import convert
     from pipelines.config import ModelConfig, QuantMode, Task
-    from pipelines.errors import PipelineError
-    from tests.user_model import build_keras_with_unsupported_op
+    from pipelines.errors import NotApplicable
+    from tests import user_model
 
-    network = build_keras_with_unsupported_op()
-    model = ModelConfig(name="user", task=Task.generic, input_shape=[1, 8, 8, 3])
-    x = np.random.default_rng(0).random((2, 8, 8, 3), dtype=np.float32)
+    network = getattr(user_model, builder)()
+    model = ModelConfig(name="user", task=Task.generic, input_shape=shape)
+    x = np.random.default_rng(0).random((2, *shape[1:]), dtype=np.float32)
     savedmodel(network, model, tmp_path / "model", x, np.asarray(network(x)))
-    with pytest.raises(PipelineError, match=r"refused the model in mode float32: 'tf.Erfinv' op"):
+    with pytest.raises(NotApplicable) as caught:
         convert(tmp_path / "model", QuantMode.float32, model, None)
+    assert (
+        str(caught.value) == f"the TFLite converter refused the model in mode float32: {complaint}"
+    )

@@ -7,7 +7,7 @@ import torch
 from pipelines.backends.torch.export import export
 from pipelines.backends.torch.loader import load_export
 from pipelines.config import ExportMethod, ModelConfig, Task, TraceConfig
-from pipelines.errors import PipelineError
+from pipelines.errors import NotApplicable, PipelineError
 from tests.user_model import DeviceBound, ShapeTrap, UserNet
 
 MODEL = ModelConfig(name="user", task=Task.generic, input_shape=[1, 16, 16, 3])
@@ -74,7 +74,10 @@ def test_configured_check_sizes_are_used(tmp_path):
 
 
 def test_a_hard_coded_device_is_refused(tmp_path):
-    with pytest.raises(PipelineError, match=r"hard-codes device\(s\) \['cpu'\].*device=x.device"):
+    with pytest.raises(
+        PipelineError,
+        match=r"device\(s\) \['cpu \(aten::ones at user_model.py\(\d+\): forward\)'\].*device=x.device",
+    ):
         export(
             ExportMethod.trace,
             DeviceBound().eval(),
@@ -112,3 +115,44 @@ def test_traced_on_the_gpu_the_file_runs_on_cpu_and_gpu(tmp_path):
     )
     assert info["traced_on"] == "cuda"
     assert set(info["loads_on"]) == {"cpu", "cuda"} and max(info["loads_on"].values()) <= 1e-5
+
+
+class RowReader(torch.nn.Module):
+    """A recurrent layer over image rows: the network itself takes one image size only."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = torch.nn.GRU(16 * 3, 8, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gru(x.permute(0, 2, 3, 1).flatten(2))[1][-1]
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"), [(ExportMethod.script, ".pt"), (ExportMethod.aoti, ".pt2")]
+)
+def test_a_network_that_takes_one_size_is_exported_at_that_size_and_says_why(
+    tmp_path, method, suffix
+):
+    network = RowReader().eval()
+    info = export(method, network, MODEL, TraceConfig(), EXAMPLE, tmp_path / f"m{suffix}")
+    assert info["fixed_shape"] is True and info["verified_sizes"] == []
+    assert info["inputs"][0]["shape"] == [1, 3, 16, 16]
+    assert info["fixed_shape_reason"].startswith(
+        "the network itself takes only [1, 3, 16, 16] (eager PyTorch at [1, 3, 24, 20]: "
+        "input.size(-1) must be equal to input_size. Expected 48, got 60"
+    )
+    x = torch.rand(1, 3, 16, 16)
+    with torch.inference_mode():
+        assert torch.allclose(load_export(tmp_path / f"m{suffix}")(x), network(x), atol=1e-5)
+
+
+def test_a_trace_pinned_to_its_device_by_a_recurrent_layer_is_not_applicable(tmp_path):
+    with pytest.raises(NotApplicable) as caught:
+        export(
+            ExportMethod.trace, RowReader().eval(), MODEL, TraceConfig(), EXAMPLE, tmp_path / "m.pt"
+        )
+    assert "hard-codes device(s) ['cpu (aten::zeros at torch/nn/modules/rnn.py(" in str(
+        caught.value
+    )
+    assert "script and aoti keep the device symbolic" in str(caught.value)

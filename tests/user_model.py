@@ -39,6 +39,16 @@ def build_keras_with_unsupported_op(width: int = 8):
     return keras.Model(image, keras.layers.Conv2D(3, 3, padding="same")(Erfinv()(h)))
 
 
+def build_keras_lstm(units: int = 4):
+    """An LSTM reading image rows (its loop is a TensorList the converter cannot lower over a
+    dynamic batch)."""
+    import keras
+
+    image = keras.Input(shape=(8, 4, 3), name="input")
+    rows = keras.layers.Reshape((8, 12))(image)
+    return keras.Model(image, keras.layers.LSTM(units)(rows))
+
+
 class ShapeTrap(nn.Module):
     """Upsamples to int(x.shape[2]) * 2: tracing bakes the example's size in."""
 

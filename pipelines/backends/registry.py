@@ -85,6 +85,17 @@ def _exports(
 
 def artifacts(cfg: Config) -> list[Artifact]:
     """What this configuration builds, originals first; artifacts a stage skipped are left out."""
+    return [a for a in _configured(cfg) if a.reference or not sidecar.skipped_reason(a.path)]
+
+
+def not_applicable(cfg: Config) -> dict[str, str]:
+    """The artifacts this network cannot be exported as, by name, with the reason."""
+    found = {a.name: sidecar.not_applicable_reason(a.path) for a in _configured(cfg)}
+    return {name: reason for name, reason in found.items() if reason}
+
+
+def _configured(cfg: Config) -> list[Artifact]:
+    """Every artifact this configuration asks for, originals first."""
     tf, torch = Framework.tf, Framework.torch
     found: list[Artifact] = []
     if cfg.model.uses_tf:
@@ -101,7 +112,7 @@ def artifacts(cfg: Config) -> list[Artifact]:
             _original(TORCH_ORIGINAL, torch, paths.TORCH_WEIGHTS, "torch"),
             *_exports(torch, "torch", exported, "torch_export", CppRuntime.torch),
         ]
-    return [a for a in found if a.reference or not sidecar.skipped_reason(a.path)]
+    return found
 
 
 def python_runner(name: str, model_path: Path, cfg: Config) -> Runner:

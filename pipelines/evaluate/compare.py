@@ -81,18 +81,22 @@ def _measured(artifact: Artifact, run: CellRun) -> CellResult:
 
 
 def _verdict(
-    cfg: Config, artifact: Artifact, max_abs: float, metric_drop: float | None
+    cfg: Config, artifact: Artifact, errors: dict[str, float], metric_drop: float | None
 ) -> tuple[bool | None, str]:
     """Passed (None: cannot tell) and why: an original passes, an artifact with a tolerance
-    is held to it, any other to the allowed drop of the task metric."""
+    is held to it, any other to the allowed drop of the task metric or, without one (a generic
+    task, or no targets), to the least signal-to-noise ratio against the original."""
     if artifact.reference:
         return True, "original model"
+    max_abs = errors["max_abs"]
     tolerance = cfg.evaluate.tolerances.get(artifact.kind)
     if tolerance is not None:
         passed = max_abs <= tolerance
         return passed, f"max abs {max_abs:.2g} {'<=' if passed else '>'} {tolerance:g}"
     if metric_drop is None:
-        return None, f"max abs {max_abs:.2g} (no tolerance for {artifact.kind} and no task metric)"
+        snr, least = errors["snr_db"], cfg.evaluate.min_snr_db
+        passed = snr >= least
+        return passed, f"SNR {snr:.1f} dB {'>=' if passed else '<'} {least:g} (no task metric)"
     primary, task = metrics.PRIMARY_METRIC.get(cfg.model.task), cfg.model.task.name
     allowed = cfg.evaluate.max_metric_drop.get(task)
     if allowed is None:
@@ -128,7 +132,5 @@ def judge(
     primary = metrics.PRIMARY_METRIC.get(cfg.model.task)
     if primary in result.quality and primary in original_quality:
         result.metric_drop = original_quality[primary] - result.quality[primary]
-    result.passed, result.verdict = _verdict(
-        cfg, artifact, result.errors["max_abs"], result.metric_drop
-    )
+    result.passed, result.verdict = _verdict(cfg, artifact, result.errors, result.metric_drop)
     return result

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from pipelines import data, metrics, paths, sidecar
 from pipelines.backends.cpp.build import PROGRAMS
-from pipelines.backends.registry import Artifact, artifacts
+from pipelines.backends.registry import Artifact, artifacts, not_applicable
 from pipelines.backends.tf import nodes
 from pipelines.backends.tflite.export import FULL_INTEGER
 from pipelines.config import Config, CppRuntime, Framework, Language, Task
@@ -218,8 +218,16 @@ def _layer_diagnostics(cfg: Config, inputs: np.ndarray) -> dict[str, list[dict[s
     return {label: rows[: cfg.evaluate.debug_layers]}
 
 
+# How the original models are timed: as a Python service would run them.
+ORIGINAL_TIMING = {
+    Framework.tf: "keras/checkpoint: the Keras model called inside a tf.function (graph mode)",
+    Framework.torch: "torch/eager: the nn.Module in eval mode under torch.inference_mode",
+}
+
+
 def _notes(cfg: Config) -> list[str]:
-    notes = []
+    notes = [ORIGINAL_TIMING[framework] for framework in cfg.model.frameworks]
+    notes += [f"{name}: not applicable: {why}" for name, why in not_applicable(cfg).items()]
     for mode in cfg.quantize.modes:
         info = sidecar.find(paths.tflite_model(mode), sidecar.TFLite)
         if info is not None and not info["effective"]:

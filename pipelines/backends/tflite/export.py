@@ -13,7 +13,7 @@ from pipelines import sidecar
 from pipelines.backends.tf.loader import SERVE_TAG, SIGNATURE, open_savedmodel, signature_of
 from pipelines.backends.tflite import weights as weight_storage
 from pipelines.config import ModelConfig, QuantMode
-from pipelines.errors import PipelineError
+from pipelines.errors import NotApplicable, PipelineError
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +76,29 @@ def convert(
         try:
             return configure(converter, mode, calibration).convert()
         except Exception as error:  # the converter raises several unrelated types
-            text = str(error)
-            refused = re.search(r"('[\w.]+' op is [^\n]*)", text)
-            lines = [line.strip() for line in text.splitlines() if line.strip()]
-            detail = refused.group(1) if refused else (lines[0] if lines else repr(error))
-            raise PipelineError(
-                f"the TFLite converter refused the model in mode {mode.name}: {detail} "
-                "(use another quantize.modes entry, or replace the op in the network)"
-            ) from None
+            raise NotApplicable(
+                f"the TFLite converter refused the model in mode {mode.name}: "
+                f"{_converter_complaint(str(error))}"
+            ) from error
+
+
+# Ops the converter refuses for a known reason, with what avoids it.
+_CONVERTER_FIXES = {
+    "TensorList": "a recurrent layer's loop over a dynamic batch: build the layer with unroll=True",
+}
+
+
+def _converter_complaint(text: str) -> str:
+    """The converter's complaint about the first op it refused (its MLIR locations dropped),
+    with what avoids it."""
+    refused = re.search(r"('[\w.]+' op [^\n]*?)(?:\\n|\n|$)", text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    detail = refused.group(1) if refused else (lines[0] if lines else "no reason given")
+    fix = next(
+        (fix for op, fix in _CONVERTER_FIXES.items() if op in detail),
+        "replace the op in the network to get this artifact",
+    )
+    return f"{detail} ({fix})"
 
 
 def _io(details: dict[str, dict[str, Any]]) -> list[sidecar.QuantizedTensor]:

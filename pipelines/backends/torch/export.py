@@ -11,13 +11,19 @@ import logging
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from pipelines import sidecar
-from pipelines.backends.torch.verify import Verification, check_sizes, first_lines, verify
+from pipelines.backends.torch.verify import (
+    Verification,
+    check_sizes,
+    sizes_the_network_takes,
+    verify,
+)
 from pipelines.config import ExportMethod, ModelConfig, TraceConfig
-from pipelines.errors import PipelineError
+from pipelines.errors import NotApplicable, PipelineError, first_lines
 
 log = logging.getLogger(__name__)
 
@@ -35,49 +41,117 @@ def pick_device(setting: str) -> str:
     return setting
 
 
-def _save(method: ExportMethod, module, example, trace: TraceConfig, out: Path) -> list[str]:
-    """Write the artifact; return the tracer's warnings about shape or value specialisation."""
+def _save(
+    method: ExportMethod, module, example, trace: TraceConfig, out: Path, dynamic: bool
+) -> tuple[list[str], int]:
+    """Write the artifact (an AOTInductor package with dynamic height and width if `dynamic`);
+    return the tracer's warnings about shape or value specialisation, and the number height
+    and width must be multiples of (1: any size)."""
     import torch
 
+    graph_notes: list[str] = []
+    multiple = 1
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if method is ExportMethod.trace:
-            torch.jit.save(torch.jit.trace(module, example), str(out))
+            traced, graph_notes = _trace(module, example)
+            torch.jit.save(traced, str(out))
         elif method is ExportMethod.script:
             try:
                 scripted = torch.jit.script(module)
             except Exception as error:
-                raise PipelineError(
+                raise NotApplicable(
                     f"torch.jit.script cannot compile the network: {first_lines(error)} "
-                    "(use trace.methods=[aoti])"
-                ) from None
+                    "(leave script out of trace.methods: trace and aoti export it another way)"
+                ) from error
             torch.jit.save(scripted, str(out))
         else:
-            _save_aoti(module, example, trace, out)
-    return [
+            multiple = _save_aoti(module, example, trace, out, dynamic)
+    messages = [
         " ".join(str(w.message).split())
         for w in caught
         if issubclass(w.category, torch.jit.TracerWarning)
     ]
+    return graph_notes + list(dict.fromkeys(messages)), multiple  # warnings once each, in order
 
 
-def _save_aoti(module, example, trace: TraceConfig, out: Path) -> None:
+def _trace(module, example) -> tuple[Any, list[str]]:
+    """`torch.jit.trace`, judged by numbers, not by graph structure: the tracer's own check
+    retraces and fails on any difference between the two graphs, which networks whose Python
+    takes other (equivalent) paths on a second call produce (nn.TransformerEncoder does).
+    Such a trace is kept, with a note, and the verification that follows compares its outputs
+    with eager PyTorch at the traced size and at other sizes, which decides."""
     import torch
+
+    try:
+        return torch.jit.trace(module, example), []
+    except torch.jit.TracingCheckError as error:
+        note = (
+            "the tracer's own check found the graph differs between two traces "
+            f"({first_lines(error, 1)}); kept, judged by its outputs at several sizes"
+        )
+        log.warning("%s", note)
+        return torch.jit.trace(module, example, check_trace=False), [note]
+
+
+# Height and width multiples tried when any size fails: a network that halves its input and
+# concatenates the upsampled result with a skip connection takes multiples of 2**levels only.
+SIZE_MULTIPLES = (1, 2, 4, 8, 16, 32)
+
+
+def _save_aoti(module, example, trace: TraceConfig, out: Path, dynamic: bool) -> int:
+    """Export with torch.export and compile with AOTInductor; return the multiple height and
+    width must be (see `_export_program`)."""
+    import torch
+
+    program, multiple = _export_program(module, example, trace, dynamic)
+    if multiple > 1:
+        log.info("aoti: height and width are multiples of %d (any size failed)", multiple)
+    torch._inductor.aoti_compile_and_package(program, package_path=str(out))
+    return multiple
+
+
+def _export_program(module, example, trace: TraceConfig, dynamic: bool) -> tuple[Any, int]:
+    """torch.export's program, with height and width dynamic (if `dynamic`) in steps of the
+    smallest of SIZE_MULTIPLES that exports (and divides the traced size), and that step."""
+    import torch
+
+    sizes = example.shape[2:]
+    multiples = [m for m in SIZE_MULTIPLES if all(s % m == 0 for s in sizes)] if dynamic else [1]
+    first_error: Exception | None = None
+    for multiple in multiples:
+        try:
+            # strict=True (TorchDynamo) follows int(x.shape[2]) symbolically; non-strict
+            # specialises it.
+            program = torch.export.export(
+                module,
+                (example,),
+                dynamic_shapes=(_size_dims(trace, multiple),) if dynamic else None,
+                strict=True,
+            )
+            return program, multiple
+        except Exception as error:
+            first_error = first_error or error
+    assert first_error is not None  # 1 is always tried
+    shapes = "with dynamic height/width" if dynamic else "at its traced size"
+    raise NotApplicable(
+        f"torch.export cannot export the network {shapes}: {first_lines(first_error)} "
+        "(make the failing op shape-generic, or leave aoti out of trace.methods)"
+    ) from first_error
+
+
+def _size_dims(trace: TraceConfig, multiple: int) -> dict[int, Any]:
+    """torch.export's dynamic height (axis 2) and width (axis 3): any size from trace.min_size
+    to trace.max_size, in steps of `multiple`."""
     from torch.export import Dim
 
-    dims = {
-        2: Dim("height", min=trace.min_size, max=trace.max_size),
-        3: Dim("width", min=trace.min_size, max=trace.max_size),
-    }
-    try:
-        # strict=True (TorchDynamo) follows int(x.shape[2]) symbolically; non-strict specialises it.
-        program = torch.export.export(module, (example,), dynamic_shapes=(dims,), strict=True)
-    except Exception as error:
-        raise PipelineError(
-            f"torch.export cannot export the network with dynamic height/width: {first_lines(error)}"
-            " (make the failing op shape-generic, or use trace.methods=[script])"
-        ) from None
-    torch._inductor.aoti_compile_and_package(program, package_path=str(out))
+    if multiple == 1:
+        return {axis: Dim(name, min=trace.min_size, max=trace.max_size) for axis, name in AXES}
+    low, high = -(-trace.min_size // multiple), trace.max_size // multiple
+    return {axis: multiple * Dim(f"{name}_steps", min=low, max=high) for axis, name in AXES}
+
+
+AXES = ((2, "height"), (3, "width"))
 
 
 def _accept(
@@ -94,10 +168,17 @@ def _accept(
             f"the {method.name} export differs from eager PyTorch by {checked.traced_error:.3g} > "
             f"trace.atol={trace.atol:g} at the traced size {traced_shape}"
         )
-    if checked.hard_coded_devices:
+    pinned = checked.hard_coded_devices
+    if pinned and all(" at torch/" in where for where in pinned):  # PyTorch's own layers
+        raise NotApplicable(
+            f"the {method.name} export hard-codes device(s) {pinned}, so it runs on that device "
+            "only: PyTorch's layer creates the tensor under the tracer (a recurrent layer's "
+            "initial state does); script and aoti keep the device symbolic"
+        )
+    if pinned:
         raise PipelineError(
-            f"the {method.name} export hard-codes device(s) {checked.hard_coded_devices}; create tensors "
-            "with device=x.device in forward() so the file runs wherever it is loaded"
+            f"the {method.name} export hard-codes device(s) {pinned}, so it runs on that device "
+            "only; create tensors with device=x.device in forward()"
         )
     failures = checked.failures
     if failures and not (method is ExportMethod.trace and trace.allow_fixed_shape):
@@ -158,16 +239,25 @@ def export(
     # as contiguous but keeps odd strides, which AOTInductor would bake into the package.
     nchw = np.array(example_nhwc[:1].transpose(0, 3, 1, 2), order="C")
     example = torch.from_numpy(nchw).to(device)
-    module = module.to(device).eval()
+    traced_shape = list(example.shape)
+    shapes, fixed_reason = sizes_the_network_takes(
+        module.eval(), check_sizes(model, trace), traced_shape
+    )
+    if fixed_reason:
+        log.info("%s: exported at that size only, other sizes not checked", fixed_reason)
+    module = module.to(device)
     started = time.perf_counter()
-    tracer_warnings = _save(method, module, example, trace, out)
+    tracer_warnings, size_multiple = _save(
+        method, module, example, trace, out, dynamic=not fixed_reason
+    )
     # Logged, not recorded: the sidecar is part of the artifact, which must not depend on timing.
     log.info("%s: exported in %.1f s", method.name, time.perf_counter() - started)
     for message in tracer_warnings:
         log.warning("tracer: %s", message)
-    checked = verify(method, module, out, example, check_sizes(model, trace), trace, device)
-    traced_shape = list(example.shape)
-    fixed_shape = _accept(method, checked, trace, traced_shape, tracer_warnings)
+    checked = verify(method, module, out, example, shapes, trace, device)
+    fixed_shape = _accept(method, checked, trace, traced_shape, tracer_warnings) or bool(
+        fixed_reason
+    )
     input_entry, output_entry = _tensors(model, checked, traced_shape, fixed_shape)
     return sidecar.TorchExport(
         format="aoti" if method is ExportMethod.aoti else "torchscript",
@@ -180,6 +270,8 @@ def export(
         traced_max_abs_error=checked.traced_error,
         verified_sizes=checked.sizes,
         fixed_shape=fixed_shape,
+        fixed_shape_reason=fixed_reason,
+        size_multiple=size_multiple,
         loads_on=checked.devices,
         tracer_warnings=tracer_warnings,
         torch=torch.__version__,

@@ -9,6 +9,7 @@ import numpy as np
 
 from pipelines.backends.torch.loader import load_export
 from pipelines.config import ExportMethod, ModelConfig, TraceConfig
+from pipelines.errors import first_lines
 from pipelines.sidecar import SizeCheck
 
 
@@ -25,12 +26,6 @@ class Verification:
         return [c for c in self.sizes if not c["ok"]]
 
 
-def first_lines(error: BaseException, count: int = 3) -> str:
-    """The first `count` non-blank lines of an exception's message, joined."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return " / ".join(lines[:count]) or type(error).__name__
-
-
 def check_sizes(model: ModelConfig, trace: TraceConfig) -> list[list[int]]:
     """The NCHW shapes to verify besides the traced one (configured, or two derived ones that
     differ from it in both height and width)."""
@@ -42,6 +37,25 @@ def check_sizes(model: ModelConfig, trace: TraceConfig) -> list[list[int]]:
     return [[1, channels, h, w] for h, w in pairs]
 
 
+def sizes_the_network_takes(
+    module, shapes: list[list[int]], traced_shape: list[int]
+) -> tuple[list[list[int]], str]:
+    """`shapes`, or none if eager PyTorch itself refuses one of them (a recurrent layer over
+    image rows, a flatten into a linear layer: the network takes one size only), with why."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    for shape in shapes:
+        try:
+            _run(module, torch.rand(shape, generator=generator))
+        except Exception as error:
+            return [], (
+                f"the network itself takes only {traced_shape} (eager PyTorch at {shape}: "
+                f"{first_lines(error, 1)})"
+            )
+    return shapes, ""
+
+
 def _run(fn, x) -> np.ndarray:
     import torch
 
@@ -49,8 +63,21 @@ def _run(fn, x) -> np.ndarray:
         return fn(x).detach().cpu().float().numpy()
 
 
+def _source(node) -> str:
+    """The innermost Python line a TorchScript node was recorded from: `file.py(line): function`,
+    or `torch/...` (from the package root) where PyTorch's own code created it."""
+    innermost = node.sourceRange().splitlines()[:1]
+    if not innermost:
+        return "an unknown line"
+    parts = Path(innermost[0]).parts
+    inside_torch = "site-packages" in parts and parts[parts.index("site-packages") + 1] == "torch"
+    return str(Path(*parts[parts.index("site-packages") + 1 :])) if inside_torch else parts[-1]
+
+
 def _device_constants(loaded) -> list[str]:
-    """Devices written into a TorchScript graph as constants (they pin it to one device)."""
+    """Devices written into a TorchScript graph as constants (they pin it to one device), each
+    with the ops that use it and where, e.g. `cpu (aten::zeros at torch/nn/modules/rnn.py(1425):
+    forward)`."""
     import torch
 
     found = []
@@ -58,7 +85,8 @@ def _device_constants(loaded) -> list[str]:
         if node.kind() == "prim::Constant" and isinstance(
             node.output().type(), torch.DeviceObjType
         ):
-            found.append(str(node.output().toIValue()))
+            users = sorted({f"{u.user.kind()} at {_source(u.user)}" for u in node.output().uses()})
+            found.append(f"{node.output().toIValue()} ({', '.join(users)})")
     return sorted(set(found))
 
 
