@@ -207,7 +207,11 @@ def _one_output_per_artifact(results, outputs) -> dict[str, np.ndarray]:
 
 
 def _layer_diagnostics(cfg: Config, inputs: np.ndarray) -> dict[str, list[dict[str, Any]]]:
-    integer_modes = [m for m in cfg.quantize.modes if m in FULL_INTEGER]
+    integer_modes = [  # those built: a network the converter refuses has no layers to show
+        m
+        for m in cfg.quantize.modes
+        if m in FULL_INTEGER and sidecar.find(paths.tflite_model(m), sidecar.TFLite)
+    ]
     if not integer_modes or not cfg.model.uses_tf or cfg.evaluate.debug_layers == 0:
         return {}
     from pipelines.evaluate.debugger import layer_errors

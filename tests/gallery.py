@@ -1,0 +1,152 @@
+"""A gallery of the architectures people deploy, small enough for CI, as a user's own code.
+
+Each entry is a Keras builder and/or a PyTorch module taking one NHWC (Keras) / NCHW (PyTorch)
+image. Weights are random: the pipeline judges each artifact against its own original model.
+"""
+
+import torch
+from torch import nn
+
+
+def keras_mobilenet(classes: int = 10):
+    """Keras Applications MobileNetV2 without downloaded weights: depthwise separable
+    convolutions, batch norm, ReLU6, global average pooling and a softmax head."""
+    import keras
+
+    return keras.applications.MobileNetV2(
+        input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=classes
+    )
+
+
+class ResNet(nn.Module):
+    """A ResNet-style classifier: residual blocks of conv-batchnorm-ReLU, a strided stage,
+    global average pooling and a linear head (run in eval mode, so batch norm is folded)."""
+
+    def __init__(self, width: int = 16, classes: int = 10):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()
+        )
+        self.block1 = _residual(width)
+        self.down = nn.Sequential(
+            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
+            nn.BatchNorm2d(2 * width),
+            nn.ReLU(),
+        )
+        self.block2 = _residual(2 * width)
+        self.head = nn.Linear(2 * width, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.stem(x)
+        h = torch.relu(h + self.block1(h))
+        h = self.down(h)
+        h = torch.relu(h + self.block2(h))
+        return self.head(h.mean(dim=(2, 3)))
+
+
+def _residual(width: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(width, width, 3, padding=1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, width, 3, padding=1),
+        nn.BatchNorm2d(width),
+    )
+
+
+def keras_unet(width: int = 8):
+    """An encoder-decoder: two strided levels down, transposed convolutions up, skip
+    concatenations at each level (the output has the input's size)."""
+    import keras
+    from keras import layers
+
+    image = keras.Input(shape=(None, None, 3), name="input")
+    e1 = layers.Conv2D(width, 3, padding="same", activation="relu")(image)
+    e2 = layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="relu")(e1)
+    bottom = layers.Conv2D(4 * width, 3, strides=2, padding="same", activation="relu")(e2)
+    u2 = layers.Conv2DTranspose(2 * width, 2, strides=2, padding="same")(bottom)
+    d2 = layers.Conv2D(2 * width, 3, padding="same", activation="relu")(
+        layers.Concatenate()([u2, e2])
+    )
+    u1 = layers.Conv2DTranspose(width, 2, strides=2, padding="same")(d2)
+    d1 = layers.Conv2D(width, 3, padding="same", activation="relu")(layers.Concatenate()([u1, e1]))
+    return keras.Model(image, layers.Conv2D(3, 1)(d1))
+
+
+class UNet(nn.Module):
+    """The PyTorch encoder-decoder of the same shape as :func:`keras_unet`."""
+
+    def __init__(self, width: int = 8):
+        super().__init__()
+        self.e1 = nn.Conv2d(3, width, 3, padding=1)
+        self.e2 = nn.Conv2d(width, 2 * width, 3, stride=2, padding=1)
+        self.bottom = nn.Conv2d(2 * width, 4 * width, 3, stride=2, padding=1)
+        self.u2 = nn.ConvTranspose2d(4 * width, 2 * width, 2, stride=2)
+        self.d2 = nn.Conv2d(4 * width, 2 * width, 3, padding=1)
+        self.u1 = nn.ConvTranspose2d(2 * width, width, 2, stride=2)
+        self.d1 = nn.Conv2d(2 * width, width, 3, padding=1)
+        self.out = nn.Conv2d(width, 3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e1 = torch.relu(self.e1(x))
+        e2 = torch.relu(self.e2(e1))
+        bottom = torch.relu(self.bottom(e2))
+        d2 = torch.relu(self.d2(torch.cat([self.u2(bottom), e2], dim=1)))
+        d1 = torch.relu(self.d1(torch.cat([self.u1(d2), e1], dim=1)))
+        return self.out(d1)
+
+
+def keras_attention(dim: int = 32, heads: int = 4, classes: int = 10):
+    """A vision-transformer block: 4x4 patches embedded by a strided convolution, a Keras
+    MultiHeadAttention layer with residual and layer norm, an MLP, mean pooling and a head."""
+    import keras
+    from keras import layers
+
+    image = keras.Input(shape=(32, 32, 3), name="input")
+    tokens = layers.Reshape((64, dim))(layers.Conv2D(dim, 4, strides=4)(image))
+    attended = layers.MultiHeadAttention(num_heads=heads, key_dim=dim // heads)(tokens, tokens)
+    h = layers.LayerNormalization()(tokens + attended)
+    h = layers.LayerNormalization()(
+        h + layers.Dense(dim)(layers.Dense(2 * dim, activation="gelu")(h))
+    )
+    return keras.Model(image, layers.Dense(classes)(layers.GlobalAveragePooling1D()(h)))
+
+
+class TransformerClassifier(nn.Module):
+    """The PyTorch vision transformer: patch embedding, an nn.TransformerEncoder of two layers,
+    mean pooling over patches and a linear head."""
+
+    def __init__(self, dim: int = 32, heads: int = 4, classes: int = 10):
+        super().__init__()
+        self.embed = nn.Conv2d(3, dim, 4, stride=4)
+        layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=2)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.embed(x).flatten(2).transpose(1, 2)
+        return self.head(self.encoder(tokens).mean(dim=1))
+
+
+def keras_recurrent(units: int = 32, classes: int = 10):
+    """An LSTM reading the image row by row (each row's pixels and channels are one step)."""
+    import keras
+    from keras import layers
+
+    image = keras.Input(shape=(32, 32, 3), name="input")
+    rows = layers.Reshape((32, 32 * 3))(image)
+    return keras.Model(image, layers.Dense(classes)(layers.LSTM(units)(rows)))
+
+
+class RecurrentClassifier(nn.Module):
+    """A GRU reading the image row by row, the PyTorch counterpart of :func:`keras_recurrent`."""
+
+    def __init__(self, units: int = 32, classes: int = 10):
+        super().__init__()
+        self.gru = nn.GRU(32 * 3, units, batch_first=True)
+        self.head = nn.Linear(units, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.permute(0, 2, 3, 1).flatten(2)  # NCHW -> [N, rows, columns * channels]
+        _, last = self.gru(rows)
+        return self.head(last[-1])

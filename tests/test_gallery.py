@@ -1,0 +1,203 @@
+"""The architectures people deploy (tests/gallery.py), each through every stage by `dvc repro`
+as a user's own model: every cell passes, or the stage said why the artifact is not applicable.
+
+The README's gallery table is this test's result: after changing the gallery or what a stage
+does with it, rewrite the table with `CKPT2CPP_WRITE_GALLERY=1 pytest tests/test_gallery.py`.
+"""
+
+import contextlib
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO, assert_up_to_date, cells, env, make_project, run
+
+pytestmark = pytest.mark.pipeline
+
+INPUT_SHAPE = [1, 32, 32, 3]
+SAMPLES = 4
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One gallery project: a Keras network and a PyTorch network, each described for the
+    README, and the artifacts each framework cannot be exported as."""
+
+    name: str
+    keras: str  # a builder in tests/gallery.py
+    keras_label: str
+    torch: str  # an nn.Module class in tests/gallery.py
+    torch_label: str
+
+
+GALLERY = [
+    Entry(
+        "cnn",
+        "keras_mobilenet",
+        "Keras Applications MobileNetV2 (`weights=None`, alpha 0.35): depthwise separable "
+        "convolutions, batch norm, ReLU6, global pooling, softmax",
+        "ResNet",
+        "ResNet-style classifier: residual blocks, batch norm (eval mode), strided stage",
+    ),
+    Entry(
+        "unet",
+        "keras_unet",
+        "encoder-decoder: strided convolutions, transposed convolutions, skip concatenations",
+        "UNet",
+        "encoder-decoder: strided convolutions, transposed convolutions, skip concatenations",
+    ),
+    Entry(
+        "attention",
+        "keras_attention",
+        "vision-transformer block: patch embedding, Keras `MultiHeadAttention`, layer norm, MLP",
+        "TransformerClassifier",
+        "vision transformer: patch embedding, `nn.TransformerEncoder` (2 layers)",
+    ),
+    Entry(
+        "recurrent",
+        "keras_recurrent",
+        "`LSTM` over image rows (`unroll=True`)",
+        "RecurrentClassifier",
+        "`nn.GRU` over image rows",
+    ),
+]
+
+TF_ARTIFACTS = ["tf/savedmodel", "tf/frozen", "tflite/float32", "tflite/int8"]
+TORCH_ARTIFACTS = ["torch/trace", "torch/script", "torch/aoti"]
+
+
+def overrides(entry: Entry) -> list[str]:
+    return [
+        "model=custom",
+        f"model.keras._target_=tests.gallery.{entry.keras}",
+        f"model.torch._target_=tests.gallery.{entry.torch}",
+        f"model.input_shape={INPUT_SHAPE}".replace(" ", ""),
+        f"data.eval_samples={SAMPLES}",
+        f"quantize.calibration_samples={SAMPLES}",
+        "quantize.modes=[float32,int8]",
+        "trace.methods=[trace,script,aoti]",
+        "evaluate.warmup=1",
+        "evaluate.runs=3",
+    ]
+
+
+def write_user_files(project: Path, entry: Entry) -> None:
+    """Random weights for both networks (batch-norm statistics included) and random inputs."""
+    import tensorflow as tf
+    import torch
+
+    from tests import gallery
+
+    (project / "inputs").mkdir(exist_ok=True)
+    keras_model = getattr(gallery, entry.keras)()
+    tf.train.Checkpoint(model=keras_model).write(str(project / "inputs/ckpt"))
+    torch.manual_seed(0)
+    module = getattr(gallery, entry.torch)()
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            layer.running_mean.uniform_(-0.5, 0.5)
+            layer.running_var.uniform_(0.5, 2.0)
+    torch.save(module.state_dict(), project / "inputs/weights.pt")
+    rng = np.random.default_rng(0)
+    np.save(project / "inputs/eval_x.npy", rng.random((SAMPLES, *INPUT_SHAPE[1:]), np.float32))
+
+
+def _start(project: Path) -> subprocess.Popen:
+    log = (project / "repro.log").open("w")
+    return subprocess.Popen(
+        ["dvc", "repro"], cwd=project, env=env(), stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+@pytest.fixture(scope="module")
+def gallery_projects(tmp_path_factory, shared_cache, sr_project) -> dict[str, Path]:
+    """Every gallery project built, two at a time (their C++ runners come from the run-cache)."""
+    projects = {}
+    for entry in GALLERY:
+        project = make_project(tmp_path_factory.mktemp(entry.name), shared_cache, overrides(entry))
+        write_user_files(project, entry)
+        run(["git", "add", "-A"], project)
+        run(["git", "commit", "-qm", "user model"], project)
+        projects[entry.name] = project
+    pending = list(projects.values())
+    while pending:
+        batch, pending = pending[:2], pending[2:]
+        for project, process in [(p, _start(p)) for p in batch]:
+            code = process.wait(timeout=1800)
+            assert code == 0, (project / "repro.log").read_text()[-4000:]
+    return projects
+
+
+def status(project: Path, artifact: str) -> str:
+    """PASS (in Python and C++), n/a: <why>, or what failed."""
+    from pipelines.backends.registry import not_applicable
+    from pipelines.config import load
+
+    with contextlib.chdir(project):  # artifact paths are relative to the project
+        reason = not_applicable(load()).get(artifact)
+    if reason is not None:
+        return f"n/a: {reason}"
+    judged = [c for c in cells(project).values() if c["artifact"] == artifact]
+    failed = [f"{c['key']}: {c['verdict']}" for c in judged if not c["passed"]]
+    languages = sorted(c["language"] for c in judged)
+    return (
+        "; ".join(failed) if failed else "PASS" if languages == ["cpp", "python"] else str(judged)
+    )
+
+
+@pytest.mark.parametrize("entry", GALLERY, ids=[e.name for e in GALLERY])
+def test_every_artifact_passes_or_says_why_it_cannot_be_built(gallery_projects, entry):
+    project = gallery_projects[entry.name]
+    found = {a: status(project, a) for a in [*TF_ARTIFACTS, *TORCH_ARTIFACTS]}
+    assert all(s == "PASS" or s.startswith("n/a: ") for s in found.values()), found
+    assert all(c["passed"] for c in cells(project).values() if c["reference"])
+    assert_up_to_date(project)
+
+
+# A short reason per not-applicable artifact in the table; the full one is in the footnotes.
+def _table(results: dict[str, dict[str, str]]) -> str:
+    notes: list[str] = []
+
+    def mark(state: str) -> str:
+        if state == "PASS":
+            return "✓"
+        notes.append(state.removeprefix("n/a: "))
+        return f"n/a [{len(notes)}]"
+
+    rows = []
+    for framework, names in (("Keras", TF_ARTIFACTS), ("PyTorch", TORCH_ARTIFACTS)):
+        rows += [f"| {framework} architecture | {' | '.join(f'`{n}`' for n in names)} |"]
+        rows += ["|---" * (len(names) + 1) + "|"]
+        for entry in GALLERY:
+            label = entry.keras_label if framework == "Keras" else entry.torch_label
+            marks = [mark(results[entry.name][n]) for n in names]
+            rows.append(f"| {label} | {' | '.join(marks)} |")
+        rows.append("")
+    rows += [f"[{i}] {note}  " for i, note in enumerate(notes, 1)]
+    return "\n".join(rows).rstrip() + "\n"
+
+
+GALLERY_SECTION = re.compile(r"(<!-- gallery:start -->\n)(.*?)(<!-- gallery:end -->)", re.DOTALL)
+
+
+def test_the_readme_gallery_table_is_the_result_of_this_run(gallery_projects):
+    results = {
+        e.name: {a: status(gallery_projects[e.name], a) for a in [*TF_ARTIFACTS, *TORCH_ARTIFACTS]}
+        for e in GALLERY
+    }
+    table = _table(results)
+    readme = (REPO / "README.md").read_text()
+    if os.environ.get("CKPT2CPP_WRITE_GALLERY"):
+        readme = GALLERY_SECTION.sub(lambda m: m.group(1) + table + m.group(3), readme)
+        (REPO / "README.md").write_text(readme)
+    documented = GALLERY_SECTION.search(readme)
+    assert documented is not None, "README.md has no <!-- gallery:start/end --> section"
+    assert documented.group(2) == table, (
+        "the README gallery table differs from this run: rewrite it with "
+        "CKPT2CPP_WRITE_GALLERY=1 pytest tests/test_gallery.py"
+    )
