@@ -1,7 +1,12 @@
 // Command line shared by all runners:
 //   <runner> --model PATH --input in.npy --output out.npy [--warmup N] [--runs M]
 //            [--threads T] [--json stats.json] [runner-specific flags] [--help]
+// or, for a model with several inputs/outputs, the named form: one
+//   --input NAME=FILE per model input and one --output NAME=FILE per model output.
 // Flags take their value as the next argument or after '=' (--runs=50).
+// A value is NAME=FILE when it holds an '=' with no '/' before it (so
+// /tmp/a=b.npy and dir/a=b.npy are plain paths; write ./a=b.npy for a file
+// named a=b.npy in the current directory).
 #pragma once
 
 #include <algorithm>
@@ -31,29 +36,57 @@ struct RunnerInfo {
   std::vector<ExtraFlag> extra_flags;
 };
 
+// One --input or --output: NAME=FILE, or FILE alone (name empty: the
+// model's only input/output).
+struct NamedPath {
+  std::string name;
+  std::string path;
+};
+
+// Splits a flag value into NAME and FILE (see the top of this file).
+inline NamedPath split_named(const std::string& flag, const std::string& value) {
+  const auto eq = value.find('=');
+  if (eq == std::string::npos || value.find('/') < eq) return {"", value};
+  if (eq == 0) throw UsageError(flag + " '" + value + "' has an empty NAME", "write NAME=FILE, or ./FILE for a path");
+  if (eq + 1 == value.size()) throw UsageError(flag + " '" + value + "' has an empty FILE", "write NAME=FILE");
+  return {value.substr(0, eq), value.substr(eq + 1)};
+}
+
 struct Args {
-  std::string model, input, output, json;
+  std::string model, json;
+  std::vector<NamedPath> inputs, outputs;  // in command-line order
   int warmup = 5;
   int runs = 20;
   int threads = 1;
-  std::map<std::string, std::string> extra;  // given extra flags; "" for switches
+  // Given extra flags, every value in command-line order; {""} for switches.
+  std::map<std::string, std::vector<std::string>> extra;
 
+  // The named form (--input NAME=FILE ...) rather than --input FILE --output FILE.
+  bool named() const { return !inputs.empty() && !inputs[0].name.empty(); }
   bool has(const std::string& flag) const { return extra.count(flag) != 0; }
+  // The flag's last value, "" if absent.
   std::string get(const std::string& flag) const {
     auto it = extra.find(flag);
-    return it == extra.end() ? std::string{} : it->second;
+    return it == extra.end() ? std::string{} : it->second.back();
+  }
+  // Every value of a repeatable flag, in order.
+  std::vector<std::string> get_all(const std::string& flag) const {
+    auto it = extra.find(flag);
+    return it == extra.end() ? std::vector<std::string>{} : it->second;
   }
 };
 
 inline std::string usage(const RunnerInfo& info) {
   std::string u = "usage: " + info.program +
-                  " --model PATH --input in.npy --output out.npy [--warmup N] [--runs M]"
+                  " --model PATH --input [NAME=]in.npy --output [NAME=]out.npy [--warmup N] [--runs M]"
                   " [--threads T] [--json stats.json]";
   for (const auto& f : info.extra_flags) u += " [" + f.name + (f.value_name.empty() ? "" : " " + f.value_name) + "]";
   std::vector<std::pair<std::string, std::string>> rows = {
       {"--model PATH", info.model_help},
       {"--input FILE", ".npy with N samples stacked on axis 0; each is run alone with batch 1"},
-      {"--output FILE", ".npy the N outputs are stacked into (float32)"},
+      {"--input NAME=FILE", "the same for the model input NAME; repeat once per input (all with the same N)"},
+      {"--output FILE", ".npy the N outputs are stacked into (float32, or int32/int64 for integer outputs)"},
+      {"--output NAME=FILE", "the same for the model output NAME; repeat once per output"},
       {"--warmup N", "untimed runs after the first pass over the samples (default 5)"},
       {"--runs M", "timed runs, run k uses sample k % N (default 20, at least 1)"},
       {"--threads T", "CPU threads for the runtime (default 1)"},
@@ -70,6 +103,30 @@ inline std::string usage(const RunnerInfo& info) {
 }
 
 namespace cli_detail {
+
+// Checks that --input/--output use one form: FILE once each, or NAME=FILE
+// with distinct names.
+inline void check_forms(const Args& a) {
+  auto named = [](const NamedPath& p) { return !p.name.empty(); };
+  const bool any_named = std::any_of(a.inputs.begin(), a.inputs.end(), named) ||
+                         std::any_of(a.outputs.begin(), a.outputs.end(), named);
+  const bool any_plain = !std::all_of(a.inputs.begin(), a.inputs.end(), named) ||
+                         !std::all_of(a.outputs.begin(), a.outputs.end(), named);
+  if (any_named && any_plain)
+    throw UsageError("--input/--output mix FILE and NAME=FILE",
+                     "use --input FILE --output FILE for a one-input, one-output model, NAME=FILE for every "
+                     "--input and --output otherwise");
+  for (const auto* list : {&a.inputs, &a.outputs}) {
+    const std::string flag = list == &a.inputs ? "--input" : "--output";
+    if (!any_named && list->size() > 1)
+      throw UsageError(flag + " given " + std::to_string(list->size()) + " times without NAME=",
+                       "for a model with several inputs/outputs give each as " + flag + " NAME=FILE");
+    for (std::size_t i = 0; any_named && i < list->size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if ((*list)[i].name == (*list)[j].name)
+          throw UsageError(flag + " " + (*list)[i].name + "=... given twice", "give each name once");
+  }
+}
 
 inline int parse_int(const std::string& flag, const std::string& text, int min, int max) {
   int v = 0;
@@ -109,7 +166,7 @@ inline std::optional<Args> parse_args(int argc, char** argv, const RunnerInfo& i
     if (!known) throw UsageError("unknown flag '" + flag + "'", "see --help");
     if (extra && extra->value_name.empty()) {
       if (value) throw UsageError(flag + " takes no value", "see --help");
-      a.extra[flag] = "";
+      a.extra[flag].push_back("");
       continue;
     }
     if (!value) {
@@ -118,18 +175,19 @@ inline std::optional<Args> parse_args(int argc, char** argv, const RunnerInfo& i
       value = argv[++i];
     }
     if (value->empty()) throw UsageError(flag + " needs a non-empty value", "see --help");
-    if (extra) a.extra[flag] = *value;
+    if (extra) a.extra[flag].push_back(*value);
     else if (flag == "--model") a.model = *value;
-    else if (flag == "--input") a.input = *value;
-    else if (flag == "--output") a.output = *value;
+    else if (flag == "--input") a.inputs.push_back(split_named(flag, *value));
+    else if (flag == "--output") a.outputs.push_back(split_named(flag, *value));
     else if (flag == "--json") a.json = *value;
     else if (flag == "--warmup") a.warmup = cli_detail::parse_int(flag, *value, 0, 100000000);
     else if (flag == "--runs") a.runs = cli_detail::parse_int(flag, *value, 1, 100000000);
     else if (flag == "--threads") a.threads = cli_detail::parse_int(flag, *value, 1, 1024);
   }
   if (a.model.empty()) throw UsageError("missing --model", "see --help");
-  if (a.input.empty()) throw UsageError("missing --input", "see --help");
-  if (a.output.empty()) throw UsageError("missing --output", "see --help");
+  if (a.inputs.empty()) throw UsageError("missing --input", "see --help");
+  if (a.outputs.empty()) throw UsageError("missing --output", "see --help");
+  cli_detail::check_forms(a);
   return a;
 }
 

@@ -1,6 +1,6 @@
-// main() shared by all runners: parses the command line, reads the input,
+// main() shared by all runners: parses the command line, reads the inputs,
 // loads the model through the runner's Loader, runs the protocol
-// (protocol.h), writes the output .npy and the stats JSON, and turns every
+// (protocol.h), writes the output .npy files and the stats JSON, and turns every
 // failure into one stderr line "error: <what> (<hint>)" with exit code 2
 // (usage) or 1 (anything else).
 #pragma once
@@ -13,11 +13,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/array.h"
 #include "common/cli.h"
 #include "common/crash.h"
 #include "common/error.h"
+#include "common/io_names.h"
 #include "common/json_writer.h"
 #include "common/npy.h"
 #include "common/protocol.h"
@@ -26,19 +29,39 @@
 
 namespace ckpt2cpp {
 
+// One --input: its name ("" in the one-input form), file and contents ([N, ...]).
+struct InputFile {
+  std::string name;
+  std::string path;
+  Array array;
+};
+
 // One loaded model.
 class Session {
  public:
   virtual ~Session() = default;
-  // Copies sample i of `input` into the runtime, runs the model and copies the
-  // output into a host array owned by the session (valid until the next call).
-  virtual const Array& infer(const Array& input, std::size_t i) = 0;
+  // Copies sample i of every input into the runtime, runs the model and
+  // copies the outputs, one per --output in command-line order, into host
+  // arrays owned by the session (valid until the next call).
+  virtual const std::vector<Array>& infer(const std::vector<InputFile>& inputs, std::size_t i) = 0;
   // Whether --threads could be applied to the runtime (stats "threads_applied").
   virtual bool threads_applied() const { return true; }
 };
 
-// Loads the model named by args.model and checks that `input` fits it.
-using Loader = std::function<std::unique_ptr<Session>(const Args& args, const Array& input)>;
+// Loads the model named by args.model and checks that `inputs` (one per
+// --input, in command-line order) fit it.
+using Loader = std::function<std::unique_ptr<Session>(const Args& args, const std::vector<InputFile>& inputs)>;
+
+// "input shape [1, 4, 3] float32" in the one-input form, "input 'x' shape
+// [1, 4, 3] float32, input 'ids' shape [1, 4] int32" otherwise: what one
+// inference is fed, for messages.
+inline std::string describe_inputs(const std::vector<InputFile>& inputs) {
+  std::string s;
+  for (const auto& in : inputs)
+    s += (s.empty() ? "" : ", ") + io_label({in.name, in.path}, true) + " shape " +
+         shape_str(in.array.batch1_shape()) + " " + dtype_name(in.array.dtype);
+  return s;
+}
 
 namespace main_detail {
 
@@ -55,32 +78,56 @@ inline void write_text(const std::string& path, const std::string& text) {
   if (!out.flush()) fail("cannot write " + path, "check that its directory is writable");
 }
 
+// Reads every --input; each must be [N, ...] with the same N >= 1.
+inline std::vector<InputFile> read_inputs(const Args& args) {
+  std::vector<InputFile> inputs;
+  for (const auto& [name, path] : args.inputs) {
+    InputFile in{name, path, read_npy(path, "--input")};
+    if (in.array.shape.empty() || in.array.samples() == 0)
+      fail(path + " has shape " + shape_str(in.array.shape) + ", expected [N, ...] with N >= 1",
+           "stack the samples on axis 0, e.g. x[None] for a single sample");
+    if (!inputs.empty() && in.array.samples() != inputs[0].array.samples())
+      fail("inputs have different sample counts: " + inputs[0].path + " has N=" +
+               std::to_string(inputs[0].array.samples()) + ", " + path + " has N=" + std::to_string(in.array.samples()),
+           "sample i of every input is one inference, so every --input .npy needs the same N on axis 0");
+    inputs.push_back(std::move(in));
+  }
+  return inputs;
+}
+
 inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load) {
   const auto parsed = parse_args(argc, argv, info);
   if (!parsed) return 0;
   const Args& args = *parsed;
-  check_parent_dir(args.output, "--output");
+  for (const auto& out : args.outputs) check_parent_dir(out.path, "--output");
   if (!args.json.empty()) check_parent_dir(args.json, "--json");
 
-  const Array input = read_npy(args.input, "--input");
-  if (input.shape.empty() || input.samples() == 0)
-    fail(args.input + " has shape " + shape_str(input.shape) + ", expected [N, ...] with N >= 1",
-         "stack the samples on axis 0, e.g. x[None] for a single sample");
+  const std::vector<InputFile> inputs = read_inputs(args);
+  const std::size_t samples = inputs[0].array.samples();
 
   const auto t0 = Clock::now();
-  std::unique_ptr<Session> session = load(args, input);
+  std::unique_ptr<Session> session = load(args, inputs);
   const double load_ms = ms_between(t0, Clock::now());
 
-  const ProtocolResult r = run_protocol(input.samples(), args.warmup, args.runs,
-                                        [&](std::size_t i) -> const Array& { return session->infer(input, i); });
-  write_npy(args.output, r.output);
+  std::vector<std::string> labels;
+  for (const auto& out : args.outputs) labels.push_back("model " + io_label(out, false));
+  const ProtocolResult r =
+      run_protocol(samples, labels, args.warmup, args.runs,
+                   [&](std::size_t i) -> const std::vector<Array>& { return session->infer(inputs, i); });
+  std::string written;
+  for (std::size_t k = 0; k < args.outputs.size(); ++k) {
+    const NamedPath& out = args.outputs[k];
+    write_npy(out.path, r.outputs[k]);
+    written += (k ? ", " : "") + (out.name.empty() ? "" : out.name + "=") + out.path + " " +
+               shape_str(r.outputs[k].shape);
+  }
 
   const LatencyStats s = summarize(r.times_ms);
   if (!args.json.empty()) {
     JsonObjectWriter j;
     j.add("runtime", info.runtime)
         .add("model", args.model)
-        .add("samples", static_cast<std::int64_t>(input.samples()))
+        .add("samples", static_cast<std::int64_t>(samples))
         .add("load_ms", load_ms)
         .add("first_run_ms", r.first_run_ms)
         .add("warmup", args.warmup)
@@ -97,9 +144,8 @@ inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load
         .add("peak_rss_mb", peak_rss_mb());
     write_text(args.json, j.str());
   }
-  std::printf("%s: %zu samples -> %s %s; load %.1f ms, first %.2f ms, p50 %.3f ms over %d runs\n",
-              info.program.c_str(), input.samples(), args.output.c_str(),
-              shape_str(r.output.shape).c_str(), load_ms, r.first_run_ms, s.p50_ms, args.runs);
+  std::printf("%s: %zu samples -> %s; load %.1f ms, first %.2f ms, p50 %.3f ms over %d runs\n", info.program.c_str(),
+              samples, written.c_str(), load_ms, r.first_run_ms, s.p50_ms, args.runs);
   return 0;
 }
 

@@ -1,11 +1,15 @@
 // litert_runner: runs a .tflite model with the LiteRT CompiledModel C API
 // (libLiteRt.so from the ai-edge-litert wheel) on CPU, signature 0, following
-// the shared protocol (common/protocol.h).
-//   - float32 inputs take a float32 .npy;
+// the shared protocol (common/protocol.h). Inputs and outputs are matched to
+// --input/--output by the signature's names (NAME=FILE), or are the model's
+// only input/output (FILE alone).
+//   - float32, int32 and int64 (and other non-quantized) inputs take a .npy
+//     of the same dtype;
 //   - int8/uint8 inputs take a float32 .npy (quantized with the tensor's
 //     per-tensor scale/zero point, see quantize.h) or a .npy of the same
 //     integer dtype (copied as is);
-//   - int8/uint8 outputs are dequantized to float32 unless --raw-output.
+//   - float32, int32 and int64 outputs are written as they are; int8/uint8
+//     outputs are dequantized to float32 unless --raw-output.
 // --threads is passed to the CPU (XNNPACK) accelerator as LiteRT's CPU
 // options ("num_threads = T" under the opaque-options identifier "xnnpack").
 // LiteRT's log lines are kept off stderr (see main()).
@@ -68,25 +72,30 @@ std::optional<Dtype> dtype_of(int element_type) {
   }
 }
 
-// One signature input or output.
+// One signature input or output, and how it is converted: an input is
+// copied from its .npy or quantized from float32; an output is copied (its
+// own dtype) or dequantized to float32.
 struct IoTensor {
   std::string name;
   LiteRtRankedTensorType type{};
   Dtype dtype = Dtype::Float32;
   std::vector<std::int64_t> shape;
   std::optional<LiteRtQuantizationPerTensor> quant;  // per-tensor parameters, if any
+  bool convert = false;  // quantize (input) or dequantize (output)
 };
 
-IoTensor describe(LiteRtSignature sig, bool is_input) {
+IoTensor describe(LiteRtSignature sig, bool is_input, std::size_t index) {
   IoTensor t;
   const char* name = nullptr;
   LiteRtTensor tensor = nullptr;
   if (is_input) {
-    check(LiteRtGetSignatureInputName(sig, 0, &name), "cannot read the input name", "is the model valid?");
-    check(LiteRtGetSignatureInputTensorByIndex(sig, 0, &tensor), "cannot read the input tensor", "is the model valid?");
+    check(LiteRtGetSignatureInputName(sig, index, &name), "cannot read an input name", "is the model valid?");
+    check(LiteRtGetSignatureInputTensorByIndex(sig, index, &tensor), "cannot read an input tensor",
+          "is the model valid?");
   } else {
-    check(LiteRtGetSignatureOutputName(sig, 0, &name), "cannot read the output name", "is the model valid?");
-    check(LiteRtGetSignatureOutputTensorByIndex(sig, 0, &tensor), "cannot read the output tensor", "is the model valid?");
+    check(LiteRtGetSignatureOutputName(sig, index, &name), "cannot read an output name", "is the model valid?");
+    check(LiteRtGetSignatureOutputTensorByIndex(sig, index, &tensor), "cannot read an output tensor",
+          "is the model valid?");
   }
   t.name = name ? name : "?";
   check(LiteRtGetRankedTensorType(tensor, &t.type), "tensor '" + t.name + "' has no ranked type",
@@ -101,6 +110,14 @@ IoTensor describe(LiteRtSignature sig, bool is_input) {
   if (LiteRtGetPerTensorQuantization(tensor, &q) == kLiteRtStatusOk) t.quant = q;
   return t;
 }
+
+std::vector<std::string> names_of(const std::vector<IoTensor>& tensors) {
+  std::vector<std::string> names;
+  for (const auto& t : tensors) names.push_back(t.name);
+  return names;
+}
+
+bool is_quantized_type(Dtype d) { return d == Dtype::Int8 || d == Dtype::UInt8; }
 
 // Attaches "num_threads = T" for the CPU accelerator. Returns false if LiteRT
 // refused the options (the run then uses LiteRT's default thread count).
@@ -122,7 +139,7 @@ bool add_cpu_threads(LiteRtOptions options, int threads) {
 
 class LiteRtSession : public Session {
  public:
-  LiteRtSession(const Args& args, const Array& input) : raw_output_(args.has("--raw-output")) {
+  LiteRtSession(const Args& args, const std::vector<InputFile>& inputs) : raw_output_(args.has("--raw-output")) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(args.model, ec)) fail("model file not found: " + args.model, "check --model");
 
@@ -141,13 +158,12 @@ class LiteRtSession : public Session {
     check(LiteRtGetModelSignature(model_.get(), 0, &sig), "cannot read signature 0", "is the model valid?");
     check(LiteRtGetNumSignatureInputs(sig, &num_in), "cannot read inputs", "is the model valid?");
     check(LiteRtGetNumSignatureOutputs(sig, &num_out), "cannot read outputs", "is the model valid?");
-    if (num_in != 1 || num_out != 1)
-      fail(args.model + " signature 0 has " + std::to_string(num_in) + " input(s) and " + std::to_string(num_out) +
-               " output(s)",
-           "litert_runner runs models with one input and one output");
-    in_ = describe(sig, true);
-    out_t_ = describe(sig, false);
-    choose_conversions(input);
+    for (std::size_t m = 0; m < num_in; ++m) ins_.push_back(describe(sig, true, m));
+    for (std::size_t m = 0; m < num_out; ++m) outs_t_.push_back(describe(sig, false, m));
+    file_of_input_ = match_names(args.inputs, names_of(ins_), true, "the model's inputs (signature 0)");
+    output_of_ = invert(match_names(args.outputs, names_of(outs_t_), false, "the model's outputs (signature 0)"));
+    for (std::size_t m = 0; m < ins_.size(); ++m) choose_input_conversion(ins_[m], inputs[file_of_input_[m]]);
+    for (auto& t : outs_t_) choose_output_conversion(t);
 
     LiteRtOptions options = nullptr;
     check(LiteRtCreateOptions(&options), "cannot create compilation options", "check libLiteRt.so");
@@ -160,84 +176,106 @@ class LiteRtSession : public Session {
           "the model may use ops this LiteRT build does not support");
     compiled_.reset(compiled);
 
-    in_buf_ = make_buffer(in_, true);
-    out_buf_ = make_buffer(out_t_, false);
-    out_.dtype = raw_output_ ? out_t_.dtype : Dtype::Float32;
-    out_.shape = out_t_.shape;
-    out_.data.resize(static_cast<std::size_t>(element_count(out_.shape)) * dtype_size(out_.dtype));
+    for (std::size_t m = 0; m < ins_.size(); ++m) in_bufs_.push_back(make_buffer(ins_[m], true, m));
+    for (std::size_t m = 0; m < outs_t_.size(); ++m) out_bufs_.push_back(make_buffer(outs_t_[m], false, m));
+    for (const auto& b : in_bufs_) in_raw_.push_back(b.get());
+    for (const auto& b : out_bufs_) out_raw_.push_back(b.get());
+    for (const std::size_t m : output_of_) {
+      const IoTensor& t = outs_t_[m];
+      Array out;
+      out.dtype = t.convert ? Dtype::Float32 : t.dtype;
+      out.shape = t.shape;
+      out.data.resize(static_cast<std::size_t>(element_count(out.shape)) * dtype_size(out.dtype));
+      outs_.push_back(std::move(out));
+    }
   }
 
   bool threads_applied() const override { return threads_applied_; }
 
-  // Timed region: write (copy or quantize) the sample into the locked input
-  // buffer, LiteRtRunCompiledModel, read (copy or dequantize) the output.
-  const Array& infer(const Array& input, std::size_t i) override {
-    void* dst = nullptr;
-    check(LiteRtLockTensorBuffer(in_buf_.get(), &dst, kLiteRtTensorBufferLockModeWrite), "cannot lock the input buffer",
-          "LiteRT runtime failure");
-    const unsigned char* src = input.sample(i);
-    const std::size_t n = static_cast<std::size_t>(element_count(in_.shape));
-    const auto& q = in_.quant;
-    if (!quantize_input_) std::memcpy(dst, src, input.sample_bytes());
-    else if (in_.dtype == Dtype::Int8) quantize(reinterpret_cast<const float*>(src), n, q->scale, q->zero_point, static_cast<std::int8_t*>(dst));
-    else quantize(reinterpret_cast<const float*>(src), n, q->scale, q->zero_point, static_cast<std::uint8_t*>(dst));
-    LiteRtUnlockTensorBuffer(in_buf_.get());
-
-    LiteRtTensorBuffer in = in_buf_.get(), out = out_buf_.get();
-    check(LiteRtRunCompiledModel(compiled_.get(), 0, 1, &in, 1, &out), "inference failed", "LiteRT runtime failure");
-
-    void* res = nullptr;
-    check(LiteRtLockTensorBuffer(out_buf_.get(), &res, kLiteRtTensorBufferLockModeRead), "cannot lock the output buffer",
-          "LiteRT runtime failure");
-    const std::size_t m = static_cast<std::size_t>(element_count(out_.shape));
-    const auto& oq = out_t_.quant;
-    float* f = reinterpret_cast<float*>(out_.data.data());
-    if (raw_output_ || out_t_.dtype == Dtype::Float32) std::memcpy(out_.data.data(), res, out_.data.size());
-    else if (out_t_.dtype == Dtype::Int8) dequantize(static_cast<const std::int8_t*>(res), m, oq->scale, oq->zero_point, f);
-    else dequantize(static_cast<const std::uint8_t*>(res), m, oq->scale, oq->zero_point, f);
-    LiteRtUnlockTensorBuffer(out_buf_.get());
-    return out_;
+  // Timed region: write (copy or quantize) each sample into its locked input
+  // buffer, LiteRtRunCompiledModel, read (copy or dequantize) each output.
+  const std::vector<Array>& infer(const std::vector<InputFile>& inputs, std::size_t i) override {
+    for (std::size_t m = 0; m < ins_.size(); ++m) write_input(ins_[m], in_raw_[m], inputs[file_of_input_[m]].array, i);
+    check(LiteRtRunCompiledModel(compiled_.get(), 0, in_raw_.size(), in_raw_.data(), out_raw_.size(), out_raw_.data()),
+          "inference failed", "LiteRT runtime failure");
+    for (std::size_t k = 0; k < outs_.size(); ++k) {
+      const std::size_t m = output_of_[k];
+      read_output(outs_t_[m], out_raw_[m], outs_[k]);
+    }
+    return outs_;
   }
 
  private:
   using BufferPtr = Owned<LiteRtTensorBuffer, LiteRtDestroyTensorBuffer>;
 
-  // Decides how the .npy feeds the input and how the output becomes float32;
-  // rejects shape/dtype mismatches.
-  void choose_conversions(const Array& input) {
-    const std::vector<std::int64_t> sample = input.batch1_shape();
-    for (auto d : in_.shape)
-      if (d < 0) fail("model input '" + in_.name + "' has dynamic shape " + shape_str(in_.shape),
-                      "convert the model with a fixed input shape");
-    if (sample != in_.shape)
-      fail("input sample shape " + shape_str(sample) + " does not match model input '" + in_.name + "' " +
-               shape_str(in_.shape),
-           "the .npy must be [N, ...] with each sample shaped like the model input without its batch axis");
-    const bool integer_model = in_.dtype == Dtype::Int8 || in_.dtype == Dtype::UInt8;
-    quantize_input_ = integer_model && input.dtype == Dtype::Float32;
-    if (quantize_input_ && !in_.quant)
-      fail("model input '" + in_.name + "' is " + dtype_name(in_.dtype) + " without per-tensor quantization",
-           std::string("pass a .npy of dtype ") + dtype_name(in_.dtype));
-    if (!quantize_input_ && input.dtype != in_.dtype)
-      fail(std::string("input dtype ") + dtype_name(input.dtype) + " does not match model input '" + in_.name + "' (" +
-               dtype_name(in_.dtype) + ")",
-           integer_model ? std::string("pass float32 (quantized for you) or ") + dtype_name(in_.dtype)
-                         : std::string("save the input as ") + dtype_name(in_.dtype));
-
-    const bool integer_out = out_t_.dtype == Dtype::Int8 || out_t_.dtype == Dtype::UInt8;
-    if (raw_output_ || out_t_.dtype == Dtype::Float32) return;
-    if (!integer_out)
-      fail("model output '" + out_t_.name + "' is " + dtype_name(out_t_.dtype) + ", which has no float32 conversion",
-           "pass --raw-output to write it as is");
-    if (!out_t_.quant)
-      fail("model output '" + out_t_.name + "' is " + dtype_name(out_t_.dtype) + " without per-tensor quantization",
-           "pass --raw-output to write the integers as is");
+  static void write_input(const IoTensor& t, LiteRtTensorBuffer buf, const Array& input, std::size_t i) {
+    void* dst = nullptr;
+    check(LiteRtLockTensorBuffer(buf, &dst, kLiteRtTensorBufferLockModeWrite), "cannot lock an input buffer",
+          "LiteRT runtime failure");
+    const unsigned char* src = input.sample(i);
+    const std::size_t n = static_cast<std::size_t>(element_count(t.shape));
+    const auto& q = t.quant;
+    if (!t.convert) std::memcpy(dst, src, input.sample_bytes());
+    else if (t.dtype == Dtype::Int8) quantize(reinterpret_cast<const float*>(src), n, q->scale, q->zero_point, static_cast<std::int8_t*>(dst));
+    else quantize(reinterpret_cast<const float*>(src), n, q->scale, q->zero_point, static_cast<std::uint8_t*>(dst));
+    LiteRtUnlockTensorBuffer(buf);
   }
 
-  BufferPtr make_buffer(IoTensor& t, bool is_input) {
+  static void read_output(const IoTensor& t, LiteRtTensorBuffer buf, Array& out) {
+    void* res = nullptr;
+    check(LiteRtLockTensorBuffer(buf, &res, kLiteRtTensorBufferLockModeRead), "cannot lock an output buffer",
+          "LiteRT runtime failure");
+    const std::size_t m = static_cast<std::size_t>(element_count(out.shape));
+    const auto& oq = t.quant;
+    float* f = reinterpret_cast<float*>(out.data.data());
+    if (!t.convert) std::memcpy(out.data.data(), res, out.data.size());
+    else if (t.dtype == Dtype::Int8) dequantize(static_cast<const std::int8_t*>(res), m, oq->scale, oq->zero_point, f);
+    else dequantize(static_cast<const std::uint8_t*>(res), m, oq->scale, oq->zero_point, f);
+    LiteRtUnlockTensorBuffer(buf);
+  }
+
+  // Decides how the .npy feeds the input `t`; rejects shape/dtype mismatches.
+  static void choose_input_conversion(IoTensor& t, const InputFile& in) {
+    const Array& input = in.array;
+    const std::string of = in.name.empty() ? "" : " of input '" + in.name + "'";
+    const std::vector<std::int64_t> sample = input.batch1_shape();
+    for (auto d : t.shape)
+      if (d < 0) fail("model input '" + t.name + "' has dynamic shape " + shape_str(t.shape),
+                      "convert the model with a fixed input shape");
+    if (sample != t.shape)
+      fail("input sample shape " + shape_str(sample) + of + " does not match model input '" + t.name + "' " +
+               shape_str(t.shape),
+           "the .npy must be [N, ...] with each sample shaped like the model input without its batch axis");
+    const bool integer_model = is_quantized_type(t.dtype);
+    t.convert = integer_model && input.dtype == Dtype::Float32;
+    if (t.convert && !t.quant)
+      fail("model input '" + t.name + "' is " + dtype_name(t.dtype) + " without per-tensor quantization",
+           std::string("pass a .npy of dtype ") + dtype_name(t.dtype));
+    if (!t.convert && input.dtype != t.dtype)
+      fail(std::string("input dtype ") + dtype_name(input.dtype) + of + " does not match model input '" + t.name +
+               "' (" + dtype_name(t.dtype) + ")",
+           integer_model ? std::string("pass float32 (quantized for you) or ") + dtype_name(t.dtype)
+                         : std::string("save the input as ") + dtype_name(t.dtype));
+  }
+
+  // Decides how the output `t` is written: float32, int32 and int64 as they
+  // are, int8/uint8 dequantized to float32 unless --raw-output.
+  void choose_output_conversion(IoTensor& t) const {
+    const Dtype d = t.dtype;
+    if (raw_output_ || d == Dtype::Float32 || d == Dtype::Int32 || d == Dtype::Int64) return;
+    if (!is_quantized_type(d))
+      fail("model output '" + t.name + "' is " + dtype_name(d) + ", which has no float32 conversion",
+           "pass --raw-output to write it as is");
+    if (!t.quant)
+      fail("model output '" + t.name + "' is " + dtype_name(d) + " without per-tensor quantization",
+           "pass --raw-output to write the integers as is");
+    t.convert = true;
+  }
+
+  BufferPtr make_buffer(IoTensor& t, bool is_input, std::size_t index) {
     LiteRtTensorBufferRequirements req = nullptr;
-    check(is_input ? LiteRtGetCompiledModelInputBufferRequirements(compiled_.get(), 0, 0, &req)
-                   : LiteRtGetCompiledModelOutputBufferRequirements(compiled_.get(), 0, 0, &req),
+    check(is_input ? LiteRtGetCompiledModelInputBufferRequirements(compiled_.get(), 0, index, &req)
+                   : LiteRtGetCompiledModelOutputBufferRequirements(compiled_.get(), 0, index, &req),
           "cannot get buffer requirements for '" + t.name + "'", "LiteRT runtime failure");
     LiteRtTensorBuffer buf = nullptr;
     check(LiteRtCreateManagedTensorBufferFromRequirements(env_.get(), &t.type, req, &buf),
@@ -258,12 +296,14 @@ class LiteRtSession : public Session {
   Owned<LiteRtModel, LiteRtDestroyModel> model_;
   Owned<LiteRtOptions, LiteRtDestroyOptions> options_;
   Owned<LiteRtCompiledModel, LiteRtDestroyCompiledModel> compiled_;
-  BufferPtr in_buf_, out_buf_;
-  IoTensor in_, out_t_;
+  std::vector<BufferPtr> in_bufs_, out_bufs_;              // per signature input / output
+  std::vector<LiteRtTensorBuffer> in_raw_, out_raw_;       // their handles, for LiteRtRunCompiledModel
+  std::vector<IoTensor> ins_, outs_t_;                     // signature order
+  std::vector<std::size_t> file_of_input_;                 // per signature input: its --input
+  std::vector<std::size_t> output_of_;                     // per --output: its signature output
   bool raw_output_ = false;
-  bool quantize_input_ = false;
   bool threads_applied_ = false;
-  Array out_;
+  std::vector<Array> outs_;  // per --output
 };
 
 }  // namespace
@@ -277,7 +317,8 @@ int main(int argc, char** argv) {
   if (!show_logs || std::string(show_logs) != "1") quiet.emplace();
   const RunnerInfo info{"litert_runner", "litert", ".tflite model (LiteRT CompiledModel on CPU, signature 0)",
                         {{"--raw-output", "", "write int8/uint8 outputs as integers instead of dequantized float32"}}};
-  return run_main(argc, argv, info, [](const Args& args, const Array& input) -> std::unique_ptr<Session> {
-    return std::make_unique<LiteRtSession>(args, input);
-  });
+  return run_main(argc, argv, info,
+                  [](const Args& args, const std::vector<InputFile>& inputs) -> std::unique_ptr<Session> {
+                    return std::make_unique<LiteRtSession>(args, inputs);
+                  });
 }

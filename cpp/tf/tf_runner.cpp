@@ -2,7 +2,11 @@
 // GraphDef .pb through the TensorFlow C API, following the shared protocol
 // (common/protocol.h). The input/output tensors ("op:index") are named by
 // --input-node / --output-node (the artifact's sidecar lists them; the
-// evaluation passes them).
+// evaluation passes them); for several inputs/outputs, repeated as
+// --input-node NAME=OP:INDEX / --output-node NAME=OP:INDEX, NAME being the
+// name in --input NAME=FILE / --output NAME=FILE. Inputs may have any dtype
+// the graph declares (float32, int32, int64, ...: the .npy must match);
+// outputs must be float32, int32 or int64 and keep their dtype.
 #include <fcntl.h>
 #include <tensorflow/c/c_api.h>
 #include <unistd.h>
@@ -89,21 +93,73 @@ std::string config_proto(int intra, int inter) {
   return out;
 }
 
-// The tensor ("op:index") a node flag names; both flags are required.
-std::string node_flag(const Args& args, const std::string& flag) {
-  std::string node = args.get(flag);
-  if (node.empty())
+// One --input-node / --output-node value: NAME=OP:INDEX, or OP:INDEX alone
+// (name empty: the one-input/one-output form).
+struct NodeFlag {
+  std::string name;
+  std::string node;
+};
+
+// The tensors ("op:index") a node flag names; both flags are required, in
+// the same form as --input/--output.
+std::vector<NodeFlag> node_flags(const Args& args, const std::string& flag) {
+  const std::vector<std::string> values = args.get_all(flag);
+  if (values.empty())
     throw UsageError("missing " + flag + " OP:INDEX",
                      "the model's sidecar lists its nodes; `python -m pipelines.backends.tf.nodes MODEL` prints "
                      "both flags");
-  return node;
+  const std::string hint =
+      "name every tensor: --input-node NAME=OP:INDEX with --input NAME=FILE and --output-node NAME=OP:INDEX with "
+      "--output NAME=FILE, or give one of each without NAME=";
+  std::vector<NodeFlag> flags;
+  for (const auto& v : values) {
+    const auto eq = v.find('=');
+    NodeFlag f = eq == std::string::npos ? NodeFlag{"", v} : NodeFlag{v.substr(0, eq), v.substr(eq + 1)};
+    if (eq != std::string::npos && (f.name.empty() || f.node.empty()))
+      throw UsageError(flag + " '" + v + "' needs NAME=OP:INDEX", hint);
+    const bool named = !f.name.empty();
+    if (named != args.named())
+      throw UsageError(flag + (named ? " uses NAME=OP:INDEX but --input/--output give no NAME="
+                                     : " has no NAME= but --input/--output use NAME=FILE"),
+                       hint);
+    if (!named && values.size() > 1)
+      throw UsageError(flag + " given " + std::to_string(values.size()) + " times without NAME=", hint);
+    for (const auto& g : flags)
+      if (g.name == f.name) throw UsageError(flag + " " + f.name + "=... given twice", "give each name once");
+    flags.push_back(f);
+  }
+  return flags;
 }
+
+std::vector<std::string> names_of(const std::vector<NodeFlag>& flags) {
+  std::vector<std::string> names;
+  for (const auto& f : flags) names.push_back(f.name);
+  return names;
+}
+
+// Deletes the output tensors of one TF_SessionRun when it goes out of scope
+// (the pointers' array is reused: left all null).
+class RunOutputs {
+ public:
+  explicit RunOutputs(std::vector<TF_Tensor*>& tensors) : tensors_(tensors) {}
+  ~RunOutputs() {
+    for (auto*& t : tensors_) {
+      if (t) TF_DeleteTensor(t);
+      t = nullptr;
+    }
+  }
+  RunOutputs(const RunOutputs&) = delete;
+  RunOutputs& operator=(const RunOutputs&) = delete;
+
+ private:
+  std::vector<TF_Tensor*>& tensors_;
+};
 
 class TfSession : public Session {
  public:
-  TfSession(const Args& args, const Array& input) {
-    const std::string input_node = node_flag(args, "--input-node");
-    const std::string output_node = node_flag(args, "--output-node");
+  TfSession(const Args& args, const std::vector<InputFile>& inputs) {
+    const std::vector<NodeFlag> input_nodes = node_flags(args, "--input-node");
+    const std::vector<NodeFlag> output_nodes = node_flags(args, "--output-node");
     std::error_code ec;
     const bool is_dir = fs::is_directory(args.model, ec);
     if (!is_dir && !fs::is_regular_file(args.model, ec))
@@ -134,36 +190,62 @@ class TfSession : public Session {
       check(status.get(), "cannot create a session for " + args.model, "check the graph");
     }
 
-    input_ = find_output(input_node, "--input-node");
-    output_ = find_output(output_node, "--output-node");
-    check_input(input, input_node);
-    const std::vector<std::int64_t> dims = input.batch1_shape();
-    input_tensor_.reset(TF_AllocateTensor(tf_type_of(input.dtype), dims.data(), static_cast<int>(dims.size()),
-                                          input.sample_bytes()));
+    // Fed and fetched in --input / --output order.
+    const auto node_of_input =
+        invert(match_names(args.inputs, names_of(input_nodes), true, "the inputs named by --input-node"));
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+      const std::string& node = input_nodes[node_of_input[k]].node;
+      inputs_.push_back(find_output(node, "--input-node"));
+      check_input(inputs[k], inputs_.back(), node);
+      const std::vector<std::int64_t> dims = inputs[k].array.batch1_shape();
+      input_tensors_.emplace_back(TF_AllocateTensor(tf_type_of(inputs[k].array.dtype), dims.data(),
+                                                    static_cast<int>(dims.size()), inputs[k].array.sample_bytes()));
+      input_values_.push_back(input_tensors_.back().get());
+    }
+    const auto node_of_output =
+        invert(match_names(args.outputs, names_of(output_nodes), false, "the outputs named by --output-node"));
+    outs_.resize(args.outputs.size());
+    for (std::size_t k = 0; k < args.outputs.size(); ++k) {
+      const std::string& node = output_nodes[node_of_output[k]].node;
+      outputs_.push_back(find_output(node, "--output-node"));
+      const TF_DataType type = TF_OperationOutputType(outputs_.back());
+      if (type != TF_FLOAT && type != TF_INT32 && type != TF_INT64)
+        fail("model output '" + node + "' is " + tf_type_name(type) + ", not float32, int32 or int64",
+             "tf_runner writes float32, int32 and int64 outputs; cast the output in the model");
+      outs_[k].dtype = type == TF_FLOAT ? Dtype::Float32 : type == TF_INT32 ? Dtype::Int32 : Dtype::Int64;
+    }
+    output_values_.assign(outputs_.size(), nullptr);
   }
 
-  // Timed region: memcpy of the sample into the input TF_Tensor, TF_SessionRun,
-  // copy of the output tensor into out_.
-  const Array& infer(const Array& input, std::size_t i) override {
-    std::memcpy(TF_TensorData(input_tensor_.get()), input.sample(i), input.sample_bytes());
-    TF_Tensor* in_values[] = {input_tensor_.get()};
-    TF_Tensor* out_raw = nullptr;
-    TF_SessionRun(session_.get(), nullptr, &input_, in_values, 1, &output_, &out_raw, 1, nullptr, 0, nullptr,
+  // Timed region: memcpy of each sample into its input TF_Tensor,
+  // TF_SessionRun, copy of each output tensor into outs_.
+  const std::vector<Array>& infer(const std::vector<InputFile>& inputs, std::size_t i) override {
+    for (std::size_t k = 0; k < inputs.size(); ++k)
+      std::memcpy(TF_TensorData(input_values_[k]), inputs[k].array.sample(i), inputs[k].array.sample_bytes());
+    RunOutputs run(output_values_);
+    TF_SessionRun(session_.get(), nullptr, inputs_.data(), input_values_.data(), static_cast<int>(inputs_.size()),
+                  outputs_.data(), output_values_.data(), static_cast<int>(outputs_.size()), nullptr, 0, nullptr,
                   run_status_.get());
-    TensorPtr out(out_raw);
-    if (TF_GetCode(run_status_.get()) != TF_OK)
-      fail_status(run_status_.get(), "inference failed for input shape " + shape_str(input.batch1_shape()),
-                  "check that the input .npy has the shape the model expects");
-    if (TF_TensorType(out.get()) != TF_FLOAT)
-      fail(std::string("model output is ") + tf_type_name(TF_TensorType(out.get())) + ", not float32",
-           "tf_runner writes float32 outputs only; cast the output in the model");
-    out_.dtype = Dtype::Float32;
-    out_.shape.resize(static_cast<std::size_t>(TF_NumDims(out.get())));
-    for (std::size_t d = 0; d < out_.shape.size(); ++d) out_.shape[d] = TF_Dim(out.get(), static_cast<int>(d));
-    const std::size_t bytes = TF_TensorByteSize(out.get());
-    out_.data.resize(bytes);
-    std::memcpy(out_.data.data(), TF_TensorData(out.get()), bytes);
-    return out_;
+    if (TF_GetCode(run_status_.get()) != TF_OK) {
+      const bool unfed = std::strstr(TF_Message(run_status_.get()), "You must feed a value") != nullptr;
+      fail_status(run_status_.get(), "inference failed for " + describe_inputs(inputs),
+                  unfed ? "the graph needs more inputs: give each as --input-node NAME=OP:INDEX with --input NAME=FILE"
+                        : "check that the input .npy files have the shapes the model expects");
+    }
+    for (std::size_t k = 0; k < outs_.size(); ++k) {
+      TF_Tensor* out = output_values_[k];
+      Array& host = outs_[k];
+      if (TF_TensorType(out) != tf_type_of(host.dtype))
+        fail(std::string("model output is ") + tf_type_name(TF_TensorType(out)) + ", not " + dtype_name(host.dtype) +
+                 " as the graph declares",
+             "this is a bug in tf_runner");
+      host.shape.resize(static_cast<std::size_t>(TF_NumDims(out)));
+      for (std::size_t d = 0; d < host.shape.size(); ++d) host.shape[d] = TF_Dim(out, static_cast<int>(d));
+      const std::size_t bytes = TF_TensorByteSize(out);
+      host.data.resize(bytes);
+      std::memcpy(host.data.data(), TF_TensorData(out), bytes);
+    }
+    return outs_;
   }
 
  private:
@@ -190,33 +272,37 @@ class TfSession : public Session {
     return TF_Output{oper, index};
   }
 
-  void check_input(const Array& input, const std::string& node) {
-    const TF_DataType want = TF_OperationOutputType(input_);
+  void check_input(const InputFile& in, TF_Output port, const std::string& node) {
+    const Array& input = in.array;
+    const std::string of = in.name.empty() ? "" : " of input '" + in.name + "'";
+    const TF_DataType want = TF_OperationOutputType(port);
     if (tf_type_of(input.dtype) != want)
-      fail(std::string("input dtype ") + dtype_name(input.dtype) + " does not match model input '" + node +
+      fail(std::string("input dtype ") + dtype_name(input.dtype) + of + " does not match model input '" + node +
                "' (" + tf_type_name(want) + ")",
            std::string("save the input as ") + tf_type_name(want) + ": np.save(path, x.astype(...))");
     StatusPtr status(TF_NewStatus());
-    const int rank = TF_GraphGetTensorNumDims(graph_.get(), input_, status.get());
+    const int rank = TF_GraphGetTensorNumDims(graph_.get(), port, status.get());
     if (TF_GetCode(status.get()) != TF_OK || rank < 0) return;  // unknown rank: TF checks at run time
     std::vector<std::int64_t> dims(static_cast<std::size_t>(rank));
-    TF_GraphGetTensorShape(graph_.get(), input_, dims.data(), rank, status.get());
+    TF_GraphGetTensorShape(graph_.get(), port, dims.data(), rank, status.get());
     if (TF_GetCode(status.get()) != TF_OK) return;
     const std::vector<std::int64_t> sample = input.batch1_shape();
     bool ok = dims.size() == sample.size();
     for (std::size_t d = 0; ok && d < dims.size(); ++d) ok = dims[d] < 0 || dims[d] == sample[d];
     if (!ok)
-      fail("input sample shape " + shape_str(sample) + " does not match model input '" + node + "' " +
+      fail("input sample shape " + shape_str(sample) + of + " does not match model input '" + node + "' " +
                shape_str(dims) + " (-1 = any size)",
            "the .npy must be [N, ...] with each sample shaped like the model input without its batch axis");
   }
 
   Owned<TF_Graph*, TF_DeleteGraph> graph_;
   Owned<TF_Session*, close_session> session_;  // declared after graph_: deleted first
-  TF_Output input_{}, output_{};
-  TensorPtr input_tensor_;
+  std::vector<TF_Output> inputs_, outputs_;    // per --input / --output
+  std::vector<TensorPtr> input_tensors_;       // per --input, reused
+  std::vector<TF_Tensor*> input_values_;       // input_tensors_' pointers, for TF_SessionRun
+  std::vector<TF_Tensor*> output_values_;      // filled by each TF_SessionRun, deleted after it
   StatusPtr run_status_{TF_NewStatus()};
-  Array out_;
+  std::vector<Array> outs_;  // per --output
 };
 
 // TensorFlow's static initializers print two lines to stderr before main()
@@ -256,9 +342,13 @@ int main(int argc, char** argv) {
   restore_stderr();
   const RunnerInfo info{
       "tf_runner", "tensorflow", "SavedModel directory (tag 'serve') or frozen GraphDef .pb file",
-      {{"--input-node", "OP:INDEX", "input tensor, e.g. input:0 (required; the sidecar's inputs[0].node)"},
-       {"--output-node", "OP:INDEX", "output tensor, e.g. output:0 (required; the sidecar's outputs[0].node)"}}};
-  return run_main(argc, argv, info, [](const Args& args, const Array& input) -> std::unique_ptr<Session> {
-    return std::make_unique<TfSession>(args, input);
-  });
+      {{"--input-node", "[NAME=]OP:INDEX",
+        "input tensor, e.g. input:0 (required; the sidecar's inputs[0].node); NAME=OP:INDEX once per --input NAME"},
+       {"--output-node", "[NAME=]OP:INDEX",
+        "output tensor, e.g. output:0 (required; the sidecar's outputs[0].node); NAME=OP:INDEX once per --output "
+        "NAME"}}};
+  return run_main(argc, argv, info,
+                  [](const Args& args, const std::vector<InputFile>& inputs) -> std::unique_ptr<Session> {
+                    return std::make_unique<TfSession>(args, inputs);
+                  });
 }
