@@ -39,6 +39,22 @@ class DataSource(Enum):
     arrays = "arrays"
 
 
+class InputDtype(Enum):
+    """What the model's input holds: real values, or integers such as token ids."""
+
+    float32 = "float32"
+    int32 = "int32"
+    int64 = "int64"
+
+
+class InputLayout(Enum):
+    """image: [1, height, width, channels] in Keras/TF, [1, channels, height, width] in PyTorch
+    (the pipeline converts); none: the same tensor in both (sequences, token ids, features)."""
+
+    image = "image"
+    none = "none"
+
+
 class QuantMode(Enum):
     """TFLite conversion modes; `uint8` is full-integer with uint8 input/output (the original post)."""
 
@@ -127,8 +143,10 @@ class ModelConfig:
     keras: BuilderConfig | None = field(default_factory=BuilderConfig)
     torch: BuilderConfig | None = field(default_factory=BuilderConfig)
     arch: dict[str, Any] = field(default_factory=dict)
-    # NHWC, batch 1: the shape every exported artifact is verified and benchmarked at.
+    # Batch 1: the shape every exported artifact is verified and benchmarked at (an image: NHWC).
     input_shape: list[int] = MISSING
+    input_dtype: InputDtype = InputDtype.float32
+    input_layout: InputLayout = InputLayout.image
     input_name: str = "input"
     output_name: str = "output"
     # Your own model: restore these instead of training (null = train).
@@ -144,11 +162,19 @@ class ModelConfig:
 
     def check(self) -> None:
         shape = list(self.input_shape)
+        if self.input_layout is InputLayout.image:
+            _require(
+                len(shape) == 4 and shape[0] == 1 and all(d > 0 for d in shape),
+                "model.input_shape",
+                shape,
+                "[1, height, width, channels] with positive sizes (or set model.input_layout=none "
+                "for a sequence, token or feature input)",
+            )
         _require(
-            len(shape) == 4 and shape[0] == 1 and all(d > 0 for d in shape),
+            len(shape) >= 1 and shape[0] == 1 and all(d > 0 for d in shape),
             "model.input_shape",
             shape,
-            "[1, height, width, channels] with positive sizes",
+            "[1, ...] with positive sizes (batch 1 first)",
         )
         _require(
             bool(self.frameworks),
@@ -187,6 +213,11 @@ class ModelConfig:
             )
 
     @property
+    def is_image(self) -> bool:
+        """Whether the input is an image (PyTorch takes it NCHW, Keras NHWC)."""
+        return self.input_layout is InputLayout.image
+
+    @property
     def uses_tf(self) -> bool:
         return Framework.tf in self.frameworks
 
@@ -211,7 +242,7 @@ class DataConfig:
     patch_size: int = 24
     # digits: scikit-learn's bundled digits
     test_fraction: float = 0.25
-    # arrays: your own .npy files (float32, NHWC with a leading sample axis)
+    # arrays: your own .npy files (model.input_shape per sample, stacked on a leading axis)
     eval_inputs: str | None = None
     eval_targets: str | None = None
     calibration_inputs: str | None = None

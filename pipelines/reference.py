@@ -26,15 +26,17 @@ def predict_keras(keras_model, inputs: np.ndarray, batch: int = 32) -> np.ndarra
     )
 
 
-def predict_torch(module, inputs: np.ndarray, batch: int = 32) -> np.ndarray:
-    """Run the PyTorch twin on NHWC inputs and return NHWC (or flat) outputs."""
+def predict_torch(module, inputs: np.ndarray, image: bool, batch: int = 32) -> np.ndarray:
+    """Run the PyTorch twin on the inputs as Keras takes them; an `image` goes in NCHW and its
+    image outputs come back NHWC."""
     import torch
 
     outs = []
     with torch.inference_mode():
         for i in range(0, len(inputs), batch):
-            out = module(torch.from_numpy(inputs[i : i + batch]).permute(0, 3, 1, 2)).numpy()
-            outs.append(out.transpose(0, 2, 3, 1) if out.ndim == 4 else out)
+            x = torch.from_numpy(inputs[i : i + batch])
+            out = module(x.permute(0, 3, 1, 2) if image else x).numpy()
+            outs.append(out.transpose(0, 2, 3, 1) if image and out.ndim == 4 else out)
     return np.concatenate(outs)
 
 
@@ -107,7 +109,7 @@ def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dic
         weights = checkpoint_dir / paths.TORCH_WEIGHTS.relative_to(paths.CHECKPOINT)
         weights.parent.mkdir(parents=True)
         torch_loader.save(module, weights)
-        outputs = predict_torch(module, dataset.eval_inputs)
+        outputs = predict_torch(module, dataset.eval_inputs, cfg.model.is_image)
         summary["torch"] = metrics.task_quality(cfg.model.task, outputs, dataset.eval_targets)
     if cfg.model.task is Task.super_resolution and dataset.eval_targets is not None:
         from pipelines.data.photos import bicubic_upscale
@@ -138,7 +140,9 @@ def twin_check(model: ModelConfig, module, inputs: np.ndarray) -> TwinCheck | No
     for the evaluation `inputs`; None without a Keras reference."""
     if not (model.uses_tf and paths.KERAS_REFERENCE.is_file()):
         return None
-    stats = metrics.error_stats(predict_torch(module, inputs), np.load(paths.KERAS_REFERENCE))
+    stats = metrics.error_stats(
+        predict_torch(module, inputs, model.is_image), np.load(paths.KERAS_REFERENCE)
+    )
     shared = model.share_weights and not model.torch_weights
     log.info(
         "PyTorch twin vs Keras reference (%s weights): max abs %.3g",

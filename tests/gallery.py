@@ -1,7 +1,8 @@
 """A gallery of the architectures people deploy, small enough for CI, as a user's own code.
 
-Each entry is a Keras builder and/or a PyTorch module taking one NHWC (Keras) / NCHW (PyTorch)
-image. Weights are random: the pipeline judges each artifact against its own original model.
+Keras builders and PyTorch modules taking an image (NHWC in Keras, NCHW in PyTorch), a sequence
+of feature vectors, or token ids. Weights are random: the pipeline judges each artifact against
+its own original model.
 """
 
 import torch
@@ -128,25 +129,50 @@ class TransformerClassifier(nn.Module):
         return self.head(self.encoder(tokens).mean(dim=1))
 
 
-def keras_recurrent(units: int = 32, classes: int = 10):
-    """An LSTM reading the image row by row (each row's pixels and channels are one step)."""
+def keras_token_classifier(vocabulary: int = 100, dim: int = 16, classes: int = 4):
+    """Token ids in (int32), an Embedding, a 1-D convolution, global pooling and a head."""
     import keras
     from keras import layers
 
-    image = keras.Input(shape=(32, 32, 3), name="input")
-    rows = layers.Reshape((32, 32 * 3))(image)
-    return keras.Model(image, layers.Dense(classes)(layers.LSTM(units)(rows)))
+    tokens = keras.Input(shape=(16,), dtype="int32", name="input")
+    h = layers.Conv1D(dim, 3, padding="same", activation="relu")(
+        layers.Embedding(vocabulary, dim)(tokens)
+    )
+    return keras.Model(tokens, layers.Dense(classes)(layers.GlobalAveragePooling1D()(h)))
 
 
-class RecurrentClassifier(nn.Module):
-    """A GRU reading the image row by row, the PyTorch counterpart of :func:`keras_recurrent`."""
+class TokenClassifier(nn.Module):
+    """Token ids in, an nn.Embedding, an nn.TransformerEncoder layer, mean pooling and a head."""
 
-    def __init__(self, units: int = 32, classes: int = 10):
+    def __init__(self, vocabulary: int = 100, dim: int = 16, classes: int = 4):
         super().__init__()
-        self.gru = nn.GRU(32 * 3, units, batch_first=True)
-        self.head = nn.Linear(units, classes)
+        self.embed = nn.Embedding(vocabulary, dim)
+        layer = nn.TransformerEncoderLayer(dim, 2, 2 * dim, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=1)
+        self.head = nn.Linear(dim, classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        rows = x.permute(0, 2, 3, 1).flatten(2)  # NCHW -> [N, rows, columns * channels]
-        _, last = self.gru(rows)
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(self.embed(tokens)).mean(dim=1))
+
+
+def keras_recurrent(units: int = 16, outputs: int = 4):
+    """An LSTM over a [steps, features] sequence, then a head. unroll=True: the TFLite converter
+    cannot lower the loop of a rolled recurrent layer over a dynamic batch (it says so)."""
+    import keras
+    from keras import layers
+
+    frames = keras.Input(shape=(12, 6), name="input")
+    return keras.Model(frames, layers.Dense(outputs)(layers.LSTM(units, unroll=True)(frames)))
+
+
+class RecurrentRegressor(nn.Module):
+    """An nn.GRU over a [steps, features] sequence, then a head on the last state."""
+
+    def __init__(self, units: int = 16, outputs: int = 4):
+        super().__init__()
+        self.gru = nn.GRU(6, units, batch_first=True)
+        self.head = nn.Linear(units, outputs)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        _, last = self.gru(frames)
         return self.head(last[-1])

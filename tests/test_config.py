@@ -84,3 +84,11 @@ def test_validate_rejects_unknown_keys():
     raw["model"]["bogus"] = 1
     with pytest.raises(ConfigError, match="bogus"):
         validate(raw)
+
+
+def test_a_sequence_input_takes_any_rank_but_an_image_takes_four():
+    assert validate(
+        compose(["model.input_layout=none", "model.input_shape=[1,16]", "model.input_dtype=int32"])
+    ).model.input_shape == [1, 16]
+    with pytest.raises(ConfigError, match=r"model.input_layout=none"):
+        validate(compose(["model.input_shape=[1,16]"]))

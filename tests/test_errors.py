@@ -113,3 +113,17 @@ def test_an_unexpected_exception_is_one_line_and_its_traceback_goes_to_the_stage
     ]
     detail = (tmp_path / "logs/trace@trace.log").read_text()
     assert "Traceback" in detail and detail.count("graph diff line\n") >= 300
+
+
+def test_a_network_with_two_inputs_is_refused_in_one_line(tmp_path, monkeypatch):
+    (tmp_path / "two_inputs.py").write_text(
+        "import torch\n"
+        "class Pair(torch.nn.Module):\n"
+        "    def forward(self, image, mask):\n"
+        "        return image * mask\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    model = ModelConfig(name="x", input_shape=[1, 8, 8, 1])
+    model.torch._target_ = "two_inputs.Pair"  # type: ignore[union-attr]
+    with pytest.raises(PipelineError, match=r"^two_inputs.Pair builds a network with 2 inputs: "):
+        build_network(model, Framework.torch)

@@ -19,20 +19,22 @@ from tests.conftest import REPO, assert_up_to_date, cells, env, make_project, ru
 
 pytestmark = pytest.mark.pipeline
 
-INPUT_SHAPE = [1, 32, 32, 3]
 SAMPLES = 4
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One gallery project: a Keras network and a PyTorch network, each described for the
-    README, and the artifacts each framework cannot be exported as."""
+    """One gallery project: a Keras network and a PyTorch network taking the same input, each
+    described for the README."""
 
     name: str
     keras: str  # a builder in tests/gallery.py
     keras_label: str
     torch: str  # an nn.Module class in tests/gallery.py
     torch_label: str
+    input_shape: tuple[int, ...] = (1, 32, 32, 3)
+    layout: str = "image"  # model.input_layout
+    vocabulary: int = 0  # token ids in [0, vocabulary) as int32; 0: real values in [0, 1)
 
 
 GALLERY = [
@@ -61,9 +63,21 @@ GALLERY = [
     Entry(
         "recurrent",
         "keras_recurrent",
-        "`LSTM` over image rows (`unroll=True`)",
-        "RecurrentClassifier",
-        "`nn.GRU` over image rows",
+        "`LSTM` over a sequence of 12 feature vectors (`unroll=True`)",
+        "RecurrentRegressor",
+        "`nn.GRU` over a sequence of 12 feature vectors",
+        input_shape=(1, 12, 6),
+        layout="none",
+    ),
+    Entry(
+        "tokens",
+        "keras_token_classifier",
+        "token ids (int32) → `Embedding`, 1-D convolution, pooling",
+        "TokenClassifier",
+        "token ids (int32) → `nn.Embedding`, `nn.TransformerEncoder`, pooling",
+        input_shape=(1, 16),
+        layout="none",
+        vocabulary=100,
     ),
 ]
 
@@ -76,18 +90,22 @@ def overrides(entry: Entry) -> list[str]:
         "model=custom",
         f"model.keras._target_=tests.gallery.{entry.keras}",
         f"model.torch._target_=tests.gallery.{entry.torch}",
-        f"model.input_shape={INPUT_SHAPE}".replace(" ", ""),
+        f"model.input_shape={list(entry.input_shape)}".replace(" ", ""),
+        f"model.input_layout={entry.layout}",
+        f"model.input_dtype={'int32' if entry.vocabulary else 'float32'}",
         f"data.eval_samples={SAMPLES}",
         f"quantize.calibration_samples={SAMPLES}",
         "quantize.modes=[float32,int8]",
         "trace.methods=[trace,script,aoti]",
         "evaluate.warmup=1",
         "evaluate.runs=3",
+        "evaluate.debug_layers=0",  # the int8 layer table: the sr tests cover it
     ]
 
 
 def write_user_files(project: Path, entry: Entry) -> None:
-    """Random weights for both networks (batch-norm statistics included) and random inputs."""
+    """Random weights for both networks (batch-norm statistics included) and random inputs
+    (token ids for a token model)."""
     import tensorflow as tf
     import torch
 
@@ -103,8 +121,13 @@ def write_user_files(project: Path, entry: Entry) -> None:
             layer.running_mean.uniform_(-0.5, 0.5)
             layer.running_var.uniform_(0.5, 2.0)
     torch.save(module.state_dict(), project / "inputs/weights.pt")
-    rng = np.random.default_rng(0)
-    np.save(project / "inputs/eval_x.npy", rng.random((SAMPLES, *INPUT_SHAPE[1:]), np.float32))
+    rng, shape = np.random.default_rng(0), (SAMPLES, *entry.input_shape[1:])
+    inputs = (
+        rng.integers(0, entry.vocabulary, shape, dtype=np.int32)
+        if entry.vocabulary
+        else rng.random(shape, np.float32)
+    )
+    np.save(project / "inputs/eval_x.npy", inputs)
 
 
 def _start(project: Path) -> subprocess.Popen:

@@ -156,3 +156,39 @@ def test_a_trace_pinned_to_its_device_by_a_recurrent_layer_is_not_applicable(tmp
         caught.value
     )
     assert "script and aoti keep the device symbolic" in str(caught.value)
+
+
+class TokenNet(torch.nn.Module):
+    """Token ids in, an embedding and a linear head out."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Embedding(10, 4)
+        self.head = torch.nn.Linear(4, 2)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(tokens).mean(dim=1))
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [(ExportMethod.trace, ".pt"), (ExportMethod.script, ".pt"), (ExportMethod.aoti, ".pt2")],
+)
+def test_token_ids_are_exported_as_integers_at_the_configured_shape(tmp_path, method, suffix):
+    from pipelines.config import InputDtype, InputLayout
+
+    tokens = ModelConfig(
+        name="tokens",
+        task=Task.generic,
+        input_shape=[1, 5],
+        input_dtype=InputDtype.int32,
+        input_layout=InputLayout.none,
+    )
+    ids = np.array([[1, 2, 3, 4, 5], [9, 8, 7, 6, 5]], np.int32)
+    network = TokenNet().eval()
+    info = export(method, network, tokens, TraceConfig(), ids, tmp_path / f"m{suffix}")
+    assert info["inputs"][0] == {"name": "input", "dtype": "int32", "shape": [1, 5]}
+    assert info["fixed_shape"] and "model.input_layout=none" in info["fixed_shape_reason"]
+    x = torch.from_numpy(ids[1:])
+    with torch.inference_mode():
+        assert torch.allclose(load_export(tmp_path / f"m{suffix}")(x), network(x), atol=1e-6)

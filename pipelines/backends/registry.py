@@ -5,7 +5,7 @@ PyTorch inside its methods.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
 
@@ -43,9 +43,14 @@ class Artifact:
     python_runner: str  # key of PYTHON_RUNNERS
     cpp_runtime: CppRuntime | None  # the C++ runner that runs it
     reference: bool = False
+    image: bool = True  # the model's input is an image (model.input_layout)
 
     @property
     def layout(self) -> str:
+        """How this artifact takes an image (NCHW in PyTorch, NHWC in TF), "" for other inputs,
+        which every framework takes as they are."""
+        if not self.image:
+            return ""
         return "NCHW" if self.framework is Framework.torch else "NHWC"
 
 
@@ -112,7 +117,7 @@ def _configured(cfg: Config) -> list[Artifact]:
             _original(TORCH_ORIGINAL, torch, paths.TORCH_WEIGHTS, "torch"),
             *_exports(torch, "torch", exported, "torch_export", CppRuntime.torch),
         ]
-    return found
+    return found if cfg.model.is_image else [replace(a, image=False) for a in found]
 
 
 def python_runner(name: str, model_path: Path, cfg: Config) -> Runner:

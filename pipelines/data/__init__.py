@@ -1,7 +1,8 @@
 """Training, calibration and held-out evaluation samples for the reference models.
 
-Every array is float32 NHWC with a leading sample axis; targets are images (super-resolution)
-or integer labels (classification), or absent for your own arrays without targets.
+Every input array has a leading sample axis, then model.input_shape[1:] (an image: NHWC) in
+model.input_dtype; targets are images (super-resolution) or integer labels (classification), or
+absent for your own arrays without targets.
 """
 
 import json

@@ -54,8 +54,12 @@ def plan(cfg: Config, found: list[Artifact], bin_dir: Path) -> list[tuple[Artifa
     return cells
 
 
-def write_inputs(inputs: np.ndarray, workdir: Path) -> dict[str, Path]:
-    """The evaluation inputs as .npy files, one per layout the runtimes take (NHWC, NCHW)."""
+def write_inputs(inputs: np.ndarray, image: bool, workdir: Path) -> dict[str, Path]:
+    """The evaluation inputs as .npy files, by artifact layout: an image once per layout the
+    runtimes take (NHWC, NCHW), any other input once (layout "")."""
+    if not image:
+        np.save(workdir / "inputs.npy", inputs)
+        return {"": workdir / "inputs.npy"}
     layouts = {"NHWC": workdir / "inputs_nhwc.npy", "NCHW": workdir / "inputs_nchw.npy"}
     np.save(layouts["NHWC"], inputs)
     np.save(layouts["NCHW"], np.ascontiguousarray(inputs.transpose(0, 3, 1, 2)))
@@ -95,7 +99,7 @@ def evaluate(cfg: Config, workdir: Path, bin_dir: Path = paths.CPP_BIN) -> Evalu
     """Run the whole matrix and return judged results plus report material."""
     inputs, targets = data.load_eval(paths.DATASET)
     cells = plan(cfg, artifacts(cfg), bin_dir)
-    runs = run_cells(cells, write_inputs(inputs, workdir), workdir, cfg)
+    runs = run_cells(cells, write_inputs(inputs, cfg.model.is_image, workdir), workdir, cfg)
     originals = _references(cells, runs)
     original_quality = {
         fw: metrics.task_quality(cfg.model.task, out, targets) for fw, out in originals.items()
@@ -186,9 +190,10 @@ def _figures(cfg, results, outputs, inputs, targets, originals) -> dict[str, byt
         )
     elif cfg.model.task is Task.classification:
         classes = {k: v.argmax(-1) for k, v in panels.items()}
-        found["Disagreements with the original model"] = figures.disagreements(
-            inputs, {k: v.argmax(-1) for k, v in original.items()}, classes, targets
-        )
+        if cfg.model.is_image:  # the samples are shown as pictures
+            found["Disagreements with the original model"] = figures.disagreements(
+                inputs, {k: v.argmax(-1) for k, v in original.items()}, classes, targets
+            )
         if targets is not None and classes:
             worst = min(classes, key=lambda k: float(np.mean(classes[k] == targets)))
             found[f"Confusion matrix of the least accurate artifact ({worst})"] = figures.confusion(

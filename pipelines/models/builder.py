@@ -41,4 +41,28 @@ def build_network(model: ModelConfig, framework: Framework) -> Any:
             f"model.{BUILDER_KEYS[framework]}._target_={name!r} cannot be imported: {error}"
         ) from error  # CKPT2CPP_DEBUG=1 shows where inside the module it failed
     seed(framework, model.train.seed)
-    return builder(**model.arch)
+    network = builder(**model.arch)
+    _check_one_input_one_output(network, name, framework)
+    return network
+
+
+def _check_one_input_one_output(network: Any, name: str, framework: Framework) -> None:
+    """Refuse, in one line, a network with several inputs or outputs (not supported yet)."""
+    if framework is Framework.tf:
+        counts = {
+            "inputs": len(getattr(network, "inputs", None) or [None]),
+            "outputs": len(getattr(network, "outputs", None) or [None]),
+        }
+    else:
+        import inspect
+
+        parameters = inspect.signature(network.forward).parameters.values()
+        counts = {"inputs": sum(p.default is inspect.Parameter.empty for p in parameters)}
+    several = {kind: count for kind, count in counts.items() if count > 1}
+    if several:
+        what = " and ".join(f"{count} {kind}" for kind, count in several.items())
+        raise PipelineError(
+            f"{name} builds a network with {what}: ckpt2cpp takes one input and one output "
+            "(wrap the network so that it takes one tensor, e.g. the inputs concatenated, and "
+            "returns one)"
+        )

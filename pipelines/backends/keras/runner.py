@@ -27,7 +27,9 @@ class KerasRunner:
         network = loader.restore(self.model, self.path)
         self.forward = tf.function(lambda x: network(x, training=False), reduce_retracing=True)
         inputs = getattr(network, "inputs", None)  # a subclassed model may have none
-        self.input_spec = tf_input_spec(self.model.input_name, inputs[0]) if inputs else None
+        self.input_spec = (
+            tf_input_spec(self.model.input_name, inputs[0], self.model) if inputs else None
+        )
 
     def infer(self, sample: np.ndarray) -> np.ndarray:
         return self.forward(sample).numpy()

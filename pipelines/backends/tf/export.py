@@ -25,7 +25,7 @@ def _input_spec(keras_model, model: ModelConfig):
     import tensorflow as tf
 
     shape = [None, *keras_model.inputs[0].shape[1:]]
-    return tf.TensorSpec(shape, tf.float32, name=model.input_name)
+    return tf.TensorSpec(shape, tf.as_dtype(model.input_dtype.value), name=model.input_name)
 
 
 def _check_close(name: str, actual: np.ndarray, expected: np.ndarray) -> float:
@@ -38,8 +38,9 @@ def _check_close(name: str, actual: np.ndarray, expected: np.ndarray) -> float:
     return error
 
 
-def _float_tensor(name: str, node: str, shape) -> sidecar.GraphTensor:
-    return sidecar.GraphTensor(name=name, node=node, dtype="float32", shape=sidecar.dims(shape))
+def _graph_tensor(name: str, node: str, dtype, shape) -> sidecar.GraphTensor:
+    """A sidecar entry for a graph tensor of TF dtype `dtype`."""
+    return sidecar.GraphTensor(name=name, node=node, dtype=dtype.name, shape=sidecar.dims(shape))
 
 
 def _frozen_graph_def(keras_model, model: ModelConfig, spec):
@@ -88,8 +89,12 @@ def freeze(
     )
     return sidecar.FrozenGraph(
         format="graphdef",
-        inputs=[_float_tensor(model.input_name, input_node, spec.shape)],
-        outputs=[_float_tensor(model.output_name, output_node, frozen.outputs[0].shape)],
+        inputs=[_graph_tensor(model.input_name, input_node, spec.dtype, spec.shape)],
+        outputs=[
+            _graph_tensor(
+                model.output_name, output_node, frozen.outputs[0].dtype, frozen.outputs[0].shape
+            )
+        ],
         nodes=len(graph_def.node),
         verified_max_abs_error=error,
         tensorflow=tf.__version__,
@@ -114,7 +119,7 @@ def read_signature(savedmodel_dir: Path) -> tuple[dict[str, str], dict[str, str]
 
 def _save_serving_module(keras_model, model: ModelConfig, out: Path):
     """Save a module whose `serving_default` signature maps `model.input_name` to
-    `model.output_name`; return the signature's input spec and output shape."""
+    `model.output_name`; return the signature's input spec and its (symbolic) output."""
     import tensorflow as tf
 
     spec = _input_spec(keras_model, model)
@@ -125,10 +130,10 @@ def _save_serving_module(keras_model, model: ModelConfig, out: Path):
     module.serve = tf.function(
         lambda x: {model.output_name: keras_model(x, training=False)}, input_signature=[spec]
     )
-    output_shape = module.serve.get_concrete_function().structured_outputs[model.output_name].shape
+    output = module.serve.get_concrete_function().structured_outputs[model.output_name]
     tf.saved_model.save(module, str(out), signatures={SIGNATURE: module.serve})
     _derive_fingerprint_uuid(out)
-    return spec, output_shape
+    return spec, output
 
 
 def _derive_fingerprint_uuid(savedmodel_dir: Path) -> None:
@@ -153,7 +158,7 @@ def savedmodel(
     returns `model.output_name`, then load it back and check it against `expected`."""
     import tensorflow as tf
 
-    spec, output_shape = _save_serving_module(keras_model, model, out)
+    spec, output = _save_serving_module(keras_model, model, out)
     input_nodes, output_nodes = read_signature(out)
     loaded = load_savedmodel(out, [SERVE_TAG], SIGNATURE)
     actual = np.concatenate(
@@ -174,8 +179,14 @@ def savedmodel(
         format="savedmodel",
         tags=[SERVE_TAG],
         signature=SIGNATURE,
-        inputs=[_float_tensor(model.input_name, input_nodes[model.input_name], spec.shape)],
-        outputs=[_float_tensor(model.output_name, output_nodes[model.output_name], output_shape)],
+        inputs=[
+            _graph_tensor(model.input_name, input_nodes[model.input_name], spec.dtype, spec.shape)
+        ],
+        outputs=[
+            _graph_tensor(
+                model.output_name, output_nodes[model.output_name], output.dtype, output.shape
+            )
+        ],
         verified_max_abs_error=error,
         verified_samples=len(inputs),
         tensorflow=tf.__version__,

@@ -20,13 +20,14 @@ def set_tf_threads(threads: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
-def tf_input_spec(name: str, tensor: Any) -> InputSpec | None:
-    """The InputSpec (NHWC) of a TF tensor, TensorSpec or Keras input (whose shape is a tuple and
-    dtype a string); None when its rank is unknown."""
+def tf_input_spec(name: str, tensor: Any, model: ModelConfig) -> InputSpec | None:
+    """The InputSpec of a TF tensor, TensorSpec or Keras input (whose shape is a tuple and
+    dtype a string), NHWC for an image model; None when its rank is unknown."""
     if getattr(tensor.shape, "rank", 0) is None:
         return None
     dtype = getattr(tensor.dtype, "name", tensor.dtype)
-    return InputSpec(name, sidecar.dims(tensor.shape), (str(dtype),), "NHWC")
+    layout = "NHWC" if model.is_image else ""
+    return InputSpec(name, sidecar.dims(tensor.shape), (str(dtype),), layout)
 
 
 class SavedModelRunner:
@@ -35,7 +36,7 @@ class SavedModelRunner:
     def __init__(self, model_path: Path, model: ModelConfig):
         import tensorflow  # noqa: F401  (imported here so load_ms times the model, not the import)
 
-        self.path = model_path
+        self.path, self.model = model_path, model
         self.info = sidecar.read(model_path, sidecar.SavedModel)
 
     def load(self, threads: int) -> None:
@@ -45,7 +46,7 @@ class SavedModelRunner:
         self.output_name = self.info["outputs"][0]["name"]
         _, inputs = self.fn.structured_input_signature
         spec = inputs.get(self.input_name)
-        self.input_spec = tf_input_spec(self.input_name, spec) if spec is not None else None
+        self.input_spec = None if spec is None else tf_input_spec(self.input_name, spec, self.model)
 
     def infer(self, sample: np.ndarray) -> np.ndarray:
         import tensorflow as tf
@@ -59,13 +60,13 @@ class FrozenGraphRunner:
     def __init__(self, model_path: Path, model: ModelConfig):
         import tensorflow  # noqa: F401  (imported here so load_ms times the model, not the import)
 
-        self.path = model_path
+        self.path, self.model = model_path, model
         self.nodes = nodes(model_path)
 
     def load(self, threads: int) -> None:
         set_tf_threads(threads)
         self.fn = loader.load_frozen(self.path, *self.nodes)
-        self.input_spec = tf_input_spec(self.nodes[0], self.fn.inputs[0])
+        self.input_spec = tf_input_spec(self.nodes[0], self.fn.inputs[0], self.model)
 
     def infer(self, sample: np.ndarray) -> np.ndarray:
         import tensorflow as tf

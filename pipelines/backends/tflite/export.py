@@ -35,7 +35,9 @@ def converter_for(savedmodel_dir: Path, model: ModelConfig, workdir: Path):
 
     loaded = open_savedmodel(savedmodel_dir, [SERVE_TAG])  # keeps the variables alive
     serve = signature_of(loaded, SIGNATURE, savedmodel_dir)
-    spec = tf.TensorSpec(model.input_shape, tf.float32, name=model.input_name)
+    spec = tf.TensorSpec(
+        model.input_shape, tf.as_dtype(model.input_dtype.value), name=model.input_name
+    )
     fixed = tf.function(lambda x: serve(**{model.input_name: x})[model.output_name])
     frozen = convert_variables_to_constants_v2(fixed.get_concrete_function(spec))
     module = tf.Module()
@@ -57,7 +59,7 @@ def configure(converter, mode: QuantMode, calibration: np.ndarray | None):
 
         def representative():
             for sample in tqdm(calibration, desc=f"calibrate {mode.name}", unit="sample"):
-                yield [sample[None].astype(np.float32)]
+                yield [sample[None]]  # in the model's input dtype (token ids stay integers)
 
         io_type = tf.as_dtype(FULL_INTEGER[mode])
         converter.representative_dataset = representative

@@ -24,12 +24,18 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (q.astype(np.int32) - zero_point).astype(np.float32) * np.float32(scale)
 
 
-def litert_input_spec(name: str, details: dict) -> InputSpec:
-    """What a LiteRT signature input takes: its fixed shape, and float32 (quantized on the way
-    in, as litert_runner does) or, for an integer model, also the integer dtype itself."""
+def is_quantized(details: dict) -> bool:
+    """Whether a LiteRT tensor holds quantized reals (int8/uint8 with a scale), not plain
+    integers such as token ids."""
+    return np.dtype(details["dtype"]).kind in "iu" and details["quantization"][0] != 0
+
+
+def litert_input_spec(name: str, details: dict, layout: str) -> InputSpec:
+    """What a LiteRT signature input takes: its fixed shape, and its own dtype or, for a
+    quantized input, also float32 (quantized on the way in, as litert_runner does)."""
     dtype = np.dtype(details["dtype"]).name
-    dtypes = ("float32",) if dtype == "float32" else ("float32", dtype)
-    return InputSpec(name, [int(d) for d in details["shape"]], dtypes, "NHWC")
+    dtypes = ("float32", dtype) if is_quantized(details) else (dtype,)
+    return InputSpec(name, [int(d) for d in details["shape"]], dtypes, layout)
 
 
 class LiteRTRunner:
@@ -38,7 +44,7 @@ class LiteRTRunner:
     def __init__(self, model_path: Path, model: ModelConfig):
         import ai_edge_litert.interpreter  # noqa: F401  (so load_ms times the model, not the import)
 
-        self.path = model_path
+        self.path, self.model = model_path, model
 
     def load(self, threads: int) -> None:
         from ai_edge_litert.interpreter import Interpreter
@@ -56,15 +62,16 @@ class LiteRTRunner:
             ) from error
         ((self.input_name, self.input),) = self.runner.get_input_details().items()
         ((self.output_name, self.output),) = self.runner.get_output_details().items()
-        self.input_spec = litert_input_spec(self.input_name, self.input)
+        layout = "NHWC" if self.model.is_image else ""
+        self.input_spec = litert_input_spec(self.input_name, self.input, layout)
 
     def infer(self, sample: np.ndarray) -> np.ndarray:
         dtype = np.dtype(self.input["dtype"])
-        if dtype.kind in "iu" and sample.dtype != dtype:
+        if is_quantized(self.input) and sample.dtype != dtype:
             scale, zero_point = self.input["quantization"]
             sample = quantize(sample, scale, zero_point, dtype)
         out = self.runner(**{self.input_name: sample})[self.output_name]
-        if np.dtype(self.output["dtype"]).kind in "iu":
+        if is_quantized(self.output):
             scale, zero_point = self.output["quantization"]
             return dequantize(out, scale, zero_point)
         return out.astype(np.float32)

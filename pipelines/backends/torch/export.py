@@ -217,9 +217,27 @@ def _tensors(
         input_shape = [1, model.input_shape[3], -1, -1]
         output_shape = _varying(checked.eager_shapes)
     return (
-        sidecar.Tensor(name=model.input_name, dtype="float32", shape=input_shape),
-        sidecar.Tensor(name=model.output_name, dtype="float32", shape=output_shape),
+        sidecar.Tensor(name=model.input_name, dtype=model.input_dtype.value, shape=input_shape),
+        sidecar.Tensor(name=model.output_name, dtype=checked.output_dtype, shape=output_shape),
     )
+
+
+def _example(model: ModelConfig, samples: np.ndarray):
+    """The first sample as PyTorch takes it: an image NCHW, anything else as it is."""
+    import torch
+
+    first = samples[:1].transpose(0, 3, 1, 2) if model.is_image else samples[:1]
+    # A fresh copy, not np.ascontiguousarray: with one channel the transposed view already counts
+    # as contiguous but keeps odd strides, which AOTInductor would bake into the package.
+    return torch.from_numpy(np.array(first, order="C"))
+
+
+def _other_sizes(module, model: ModelConfig, trace: TraceConfig, traced_shape: list[int]):
+    """The input shapes to verify besides the traced one, and why there are none where the
+    network takes one size only."""
+    if not model.is_image:
+        return [], "model.input_layout=none: exported and verified at model.input_shape only"
+    return sizes_the_network_takes(module.eval(), check_sizes(model, trace), traced_shape)
 
 
 def export(
@@ -227,7 +245,7 @@ def export(
     module,
     model: ModelConfig,
     trace: TraceConfig,
-    example_nhwc: np.ndarray,
+    samples: np.ndarray,
     out: Path,
 ) -> sidecar.TorchExport:
     """Export `module` with `method` to `out`, verify it, and return its sidecar (without the
@@ -235,14 +253,9 @@ def export(
     import torch
 
     device = "cpu" if method is ExportMethod.aoti else pick_device(trace.device)
-    # A fresh copy, not np.ascontiguousarray: with one channel the transposed view already counts
-    # as contiguous but keeps odd strides, which AOTInductor would bake into the package.
-    nchw = np.array(example_nhwc[:1].transpose(0, 3, 1, 2), order="C")
-    example = torch.from_numpy(nchw).to(device)
+    example = _example(model, samples).to(device)
     traced_shape = list(example.shape)
-    shapes, fixed_reason = sizes_the_network_takes(
-        module.eval(), check_sizes(model, trace), traced_shape
-    )
+    shapes, fixed_reason = _other_sizes(module, model, trace, traced_shape)
     if fixed_reason:
         log.info("%s: exported at that size only, other sizes not checked", fixed_reason)
     module = module.to(device)

@@ -10,13 +10,17 @@ from pipelines.config import ModelConfig
 
 
 def torch_input_spec(model: ModelConfig, recorded: sidecar.TorchExport | None = None) -> InputSpec:
-    """What a PyTorch model takes: as an exported file's sidecar records it, else an NCHW
-    float32 batch of 1 with the configured channels, any height and width."""
+    """What a PyTorch model takes: as an exported file's sidecar records it, else the configured
+    input (an image: NCHW, any height and width)."""
+    layout = "NCHW" if model.is_image else ""
     if recorded is not None:
         tensor = recorded["inputs"][0]
-        return InputSpec(tensor["name"], tensor["shape"], (tensor["dtype"],), "NCHW")
+        return InputSpec(tensor["name"], tensor["shape"], (tensor["dtype"],), layout)
+    dtypes = (model.input_dtype.value,)
+    if not model.is_image:
+        return InputSpec(model.input_name, list(model.input_shape), dtypes, layout)
     channels = model.input_shape[3]
-    return InputSpec(model.input_name, [1, channels, -1, -1], ("float32",), "NCHW")
+    return InputSpec(model.input_name, [1, channels, -1, -1], dtypes, layout)
 
 
 class _TorchRunner:

@@ -20,6 +20,7 @@ class Verification:
     devices: dict[str, float] = field(default_factory=dict)  # max abs error where it loads
     hard_coded_devices: list[str] = field(default_factory=list)
     eager_shapes: list[list[int]] = field(default_factory=list)  # traced size first
+    output_dtype: str = "float32"
 
     @property
     def failures(self) -> list[SizeCheck]:
@@ -60,7 +61,8 @@ def _run(fn, x) -> np.ndarray:
     import torch
 
     with torch.inference_mode():
-        return fn(x).detach().cpu().float().numpy()
+        out = fn(x).detach().cpu()
+    return (out if out.dtype in (torch.int32, torch.int64) else out.float()).numpy()
 
 
 def _source(node) -> str:
@@ -122,7 +124,11 @@ def verify(
     cpu_module = module.to("cpu")
     expected = _run(cpu_module, example.cpu())
     traced_error = float(np.abs(_run(loaded, example.cpu()) - expected).max())
-    result = Verification(traced_error=traced_error, eager_shapes=[list(expected.shape)])
+    result = Verification(
+        traced_error=traced_error,
+        eager_shapes=[list(expected.shape)],
+        output_dtype=expected.dtype.name,
+    )
     if method is not ExportMethod.aoti:
         result.hard_coded_devices = _device_constants(loaded)
     generator = torch.Generator().manual_seed(0)
