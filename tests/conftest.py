@@ -80,6 +80,19 @@ def run_module(
     )
 
 
+def token_model(length: int):
+    """The model config of a network taking `length` int32 token ids (no image layout)."""
+    from pipelines.config import InputDtype, InputLayout, ModelConfig, Task
+
+    return ModelConfig(
+        name="tokens",
+        task=Task.generic,
+        input_shape=[1, length],
+        input_dtype=InputDtype.int32,
+        input_layout=InputLayout.none,
+    )
+
+
 def compose(project: Path, *overrides: str) -> None:
     """Write the project's params.yaml from conf/ and `overrides`, as `pipelines.compose` does."""
     run([sys.executable, "-m", "pipelines.compose", *overrides], project)

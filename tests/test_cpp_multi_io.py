@@ -542,34 +542,19 @@ def test_one_input_form_equals_the_named_form(bin_dir, one_input_models, tmp_pat
         ["--input-node", f"x={nodes[0]}", "--output-node", f"y={nodes[1]}"] if nodes else []
     )
     output_name = "out" if program == "torch_runner" else "y"  # torch: any name, by position
-    result = runner(
-        bin_dir,
-        program,
-        "--model",
-        str(model),
-        *plain_nodes,
-        "--input",
-        str(tmp_path / "x.npy"),
-        "--output",
-        str(plain),
-        "--runs",
-        "2",
-    )
+
+    def run_form(node_flags: list[str], input_arg: str, output_arg: str):
+        return runner(
+            bin_dir,
+            program,
+            *("--model", str(model), *node_flags),
+            *("--input", input_arg, "--output", output_arg, "--runs", "2"),
+        )
+
+    result = run_form(plain_nodes, str(tmp_path / "x.npy"), str(plain))
     assert result.returncode == 0, result.stderr
     assert f"{N} samples -> {plain} [{N}, 4, 3]; load" in result.stdout
-    result = runner(
-        bin_dir,
-        program,
-        "--model",
-        str(model),
-        *named_nodes,
-        "--input",
-        f"x={tmp_path / 'x.npy'}",
-        "--output",
-        f"{output_name}={named}",
-        "--runs",
-        "2",
-    )
+    result = run_form(named_nodes, f"x={tmp_path / 'x.npy'}", f"{output_name}={named}")
     assert result.returncode == 0, result.stderr
     assert plain.read_bytes() == named.read_bytes()
     np.testing.assert_allclose(np.load(plain), x * 2.0 + 1.0, rtol=0, atol=1e-6)

@@ -3,17 +3,12 @@
 import numpy as np
 import pytest
 
-from pipelines.config import DataConfig, DataSource, InputDtype, InputLayout, ModelConfig, Task
+from pipelines.config import DataConfig, DataSource
 from pipelines.data import arrays
 from pipelines.errors import PipelineError
+from tests.conftest import token_model
 
-TOKENS = ModelConfig(
-    name="tokens",
-    task=Task.generic,
-    input_shape=[1, 6],
-    input_dtype=InputDtype.int32,
-    input_layout=InputLayout.none,
-)
+TOKENS = token_model(6)
 
 
 def _data(tmp_path, values: np.ndarray) -> DataConfig:

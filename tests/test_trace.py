@@ -8,6 +8,7 @@ from pipelines.backends.torch.export import export
 from pipelines.backends.torch.loader import load_export
 from pipelines.config import ExportMethod, ModelConfig, Task, TraceConfig
 from pipelines.errors import NotApplicable, PipelineError
+from tests.conftest import token_model
 from tests.user_model import DeviceBound, ShapeTrap, UserNet
 
 MODEL = ModelConfig(name="user", task=Task.generic, input_shape=[1, 16, 16, 3])
@@ -175,15 +176,7 @@ class TokenNet(torch.nn.Module):
     [(ExportMethod.trace, ".pt"), (ExportMethod.script, ".pt"), (ExportMethod.aoti, ".pt2")],
 )
 def test_token_ids_are_exported_as_integers_at_the_configured_shape(tmp_path, method, suffix):
-    from pipelines.config import InputDtype, InputLayout
-
-    tokens = ModelConfig(
-        name="tokens",
-        task=Task.generic,
-        input_shape=[1, 5],
-        input_dtype=InputDtype.int32,
-        input_layout=InputLayout.none,
-    )
+    tokens = token_model(5)
     ids = np.array([[1, 2, 3, 4, 5], [9, 8, 7, 6, 5]], np.int32)
     network = TokenNet().eval()
     info = export(method, network, tokens, TraceConfig(), ids, tmp_path / f"m{suffix}")
