@@ -14,6 +14,7 @@ from pipelines import sidecar
 from pipelines.atomic import atomic_path
 from pipelines.config import Config, ConfigError, Framework, load
 from pipelines.errors import (
+    DEBUG_ENV,
     NotApplicable,
     PipelineError,
     first_lines,
@@ -71,12 +72,15 @@ def unexpected(error: Exception, stage: str) -> PipelineError:
     full traceback written to logs/<stage>.log (a library's own errors run to hundreds of lines,
     a TorchScript graph diff for one)."""
     detail = STAGE_LOGS / f"{stage}.log"
-    detail.parent.mkdir(exist_ok=True)
-    detail.write_text(format_chain(error))
-    message = first_lines(error, 1)
+    try:
+        detail.parent.mkdir(exist_ok=True)
+        detail.write_text(format_chain(error))
+        where = f"the full traceback is in {detail}"
+    except OSError:  # a read-only project: the traceback is one switch away
+        where = f"{DEBUG_ENV}=1 shows the full traceback"
     failure = PipelineError(
-        f"{type(error).__name__}: {message} (the full traceback is in {detail}; if the network "
-        "is fine, this is a ckpt2cpp bug: report it with that file)"
+        f"{type(error).__name__}: {first_lines(error, 1)} ({where}; if the network is fine, "
+        "this is a ckpt2cpp bug: report it with that)"
     )
     failure.__cause__ = error
     return failure

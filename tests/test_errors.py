@@ -109,7 +109,7 @@ def test_an_unexpected_exception_is_one_line_and_its_traceback_goes_to_the_stage
     assert capsys.readouterr().err.strip().splitlines() == [
         "error: trace@trace: RuntimeError: Graphs differed across invocations! (the full "
         "traceback is in logs/trace@trace.log; if the network is fine, this is a ckpt2cpp bug: "
-        "report it with that file)"
+        "report it with that)"
     ]
     detail = (tmp_path / "logs/trace@trace.log").read_text()
     assert "Traceback" in detail and detail.count("graph diff line\n") >= 300
