@@ -121,9 +121,14 @@ def test_a_network_with_two_inputs_is_refused_in_one_line(tmp_path, monkeypatch)
         "class Pair(torch.nn.Module):\n"
         "    def forward(self, image, mask):\n"
         "        return image * mask\n"
+        "class One(torch.nn.Module):\n"
+        "    def forward(self, image, scale=2.0, **options):\n"
+        "        return image * scale\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     model = ModelConfig(name="x", input_shape=[1, 8, 8, 1])
     model.torch._target_ = "two_inputs.Pair"  # type: ignore[union-attr]
     with pytest.raises(PipelineError, match=r"^two_inputs.Pair builds a network with 2 inputs: "):
         build_network(model, Framework.torch)
+    model.torch._target_ = "two_inputs.One"  # type: ignore[union-attr]
+    build_network(model, Framework.torch)  # defaults and **options are not inputs

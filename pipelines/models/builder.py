@@ -56,8 +56,10 @@ def _check_one_input_one_output(network: Any, name: str, framework: Framework) -
     else:
         import inspect
 
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         parameters = inspect.signature(network.forward).parameters.values()
-        counts = {"inputs": sum(p.default is inspect.Parameter.empty for p in parameters)}
+        required = [p for p in parameters if p.kind in positional and p.default is p.empty]
+        counts = {"inputs": len(required)}
     several = {kind: count for kind, count in counts.items() if count > 1}
     if several:
         what = " and ".join(f"{count} {kind}" for kind, count in several.items())
