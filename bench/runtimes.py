@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines import data, paths
+from pipelines import data, paths, tensors
 from pipelines.backends.registry import artifacts
 from pipelines.config import Language, load
 from pipelines.evaluate.cells import RunSettings, run_cell
@@ -37,10 +37,11 @@ def main() -> None:
     p50: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        layouts = write_inputs(inputs[:4], workdir)
+        layouts = write_inputs(tensors.rows(inputs, 0, 4), cfg.model, workdir)
         for round_ in range(args.rounds):
             for artifact, cell in cells:
-                run = run_cell(cell, layouts[artifact.layout], workdir, settings)
+                files = layouts[artifact.layout]
+                run = run_cell(cell, files, cfg.model.output_names, workdir, settings)
                 if run.ok:
                     p50.setdefault(cell.key, []).append(run.stats["p50_ms"])
             print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)

@@ -133,6 +133,39 @@ class TrainConfig:
 
 
 @dataclass
+class TensorConfig:
+    """One named model input: batch-1 shape, dtype and layout (see InputLayout)."""
+
+    name: str = MISSING
+    shape: list[int] = MISSING
+    dtype: InputDtype = InputDtype.float32
+    layout: InputLayout = InputLayout.none
+
+    def check(self, key: str) -> None:
+        _require(
+            re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", self.name) is not None,
+            f"{key}.name",
+            self.name,
+            "identifiers (a letter, then letters, digits or _)",
+        )
+        shape = list(self.shape)
+        if self.layout is InputLayout.image:
+            _require(
+                len(shape) == 4 and shape[0] == 1 and all(d > 0 for d in shape),
+                f"{key}.shape",
+                shape,
+                f"[1, height, width, channels] with positive sizes (or set {key}.layout=none "
+                "for a sequence, token or feature input)",
+            )
+        _require(
+            len(shape) >= 1 and shape[0] == 1 and all(d > 0 for d in shape),
+            f"{key}.shape",
+            shape,
+            "[1, ...] with positive sizes (batch 1 first)",
+        )
+
+
+@dataclass
 class ModelConfig:
     """The reference network, built the same way in Keras and PyTorch from `arch`."""
 
@@ -143,12 +176,19 @@ class ModelConfig:
     keras: BuilderConfig | None = field(default_factory=BuilderConfig)
     torch: BuilderConfig | None = field(default_factory=BuilderConfig)
     arch: dict[str, Any] = field(default_factory=dict)
-    # Batch 1: the shape every exported artifact is verified and benchmarked at (an image: NHWC).
-    input_shape: list[int] = MISSING
+    # One input: batch 1, the shape every exported artifact is verified and benchmarked at (an
+    # image: NHWC), its dtype, layout and name.
+    input_shape: list[int] | None = None
     input_dtype: InputDtype = InputDtype.float32
     input_layout: InputLayout = InputLayout.image
     input_name: str = "input"
+    # Several inputs instead (then leave input_shape unset): in the order forward() and the
+    # Keras model take them.
+    inputs: list[TensorConfig] = field(default_factory=list)
     output_name: str = "output"
+    # Several outputs instead: their names, in the order the network returns them. The first is
+    # the one the task metric judges.
+    outputs: list[str] = field(default_factory=list)
     # Your own model: restore these instead of training (null = train).
     tf_checkpoint: str | None = None
     torch_weights: str | None = None
@@ -161,40 +201,33 @@ class ModelConfig:
     torch_code: str = "${network_file:${model.torch}}"
 
     def check(self) -> None:
-        shape = list(self.input_shape)
-        if self.input_layout is InputLayout.image:
+        _require(
+            (self.input_shape is None) != (not self.inputs),
+            "model.input_shape",
+            self.input_shape,
+            "a shape when model.inputs is empty, and null when model.inputs lists the inputs",
+        )
+        for i, tensor in enumerate(self.input_tensors):
+            tensor.check("model.input_shape" if not self.inputs else f"model.inputs[{i}]")
+        names = [t.name for t in self.input_tensors] + self.output_names
+        for name in self.output_names:
             _require(
-                len(shape) == 4 and shape[0] == 1 and all(d > 0 for d in shape),
-                "model.input_shape",
-                shape,
-                "[1, height, width, channels] with positive sizes (or set model.input_layout=none "
-                "for a sequence, token or feature input)",
+                re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) is not None,
+                "model.outputs" if self.outputs else "model.output_name",
+                name,
+                "identifiers (a letter, then letters, digits or _)",
             )
         _require(
-            len(shape) >= 1 and shape[0] == 1 and all(d > 0 for d in shape),
-            "model.input_shape",
-            shape,
-            "[1, ...] with positive sizes (batch 1 first)",
+            len(set(names)) == len(names),
+            "model.outputs" if self.outputs else "model.output_name",
+            names,
+            "names that differ from each other and from the input names",
         )
         _require(
             bool(self.frameworks),
             "model.frameworks",
             self.frameworks,
             "a non-empty subset of [tf, torch]",
-        )
-        for key in ("input_name", "output_name"):
-            name = getattr(self, key)
-            _require(
-                re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) is not None,
-                f"model.{key}",
-                name,
-                "identifiers (a letter, then letters, digits or _)",
-            )
-        _require(
-            self.input_name != self.output_name,
-            "model.output_name",
-            self.output_name,
-            "a name different from model.input_name",
         )
         for framework, key in ((Framework.tf, "keras"), (Framework.torch, "torch")):
             if framework in self.frameworks:
@@ -213,9 +246,26 @@ class ModelConfig:
             )
 
     @property
+    def input_tensors(self) -> list[TensorConfig]:
+        """The model's inputs: `inputs`, or the one input the input_* keys describe."""
+        if self.inputs:
+            return list(self.inputs)
+        return [
+            TensorConfig(
+                self.input_name, list(self.input_shape or []), self.input_dtype, self.input_layout
+            )
+        ]
+
+    @property
+    def output_names(self) -> list[str]:
+        """The model's output names, in the order the network returns them."""
+        return list(self.outputs) or [self.output_name]
+
+    @property
     def is_image(self) -> bool:
-        """Whether the input is an image (PyTorch takes it NCHW, Keras NHWC)."""
-        return self.input_layout is InputLayout.image
+        """Whether an input is an image (PyTorch takes it NCHW, Keras NHWC; 4-D outputs of
+        such a model are images too)."""
+        return any(t.layout is InputLayout.image for t in self.input_tensors)
 
     @property
     def uses_tf(self) -> bool:

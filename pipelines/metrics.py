@@ -3,6 +3,7 @@
 import numpy as np
 
 from pipelines.config import Task
+from pipelines.tensors import Tensors
 
 # The task metric each task is judged by (tasks without one are judged by error alone).
 PRIMARY_METRIC = {Task.super_resolution: "psnr", Task.classification: "accuracy"}
@@ -32,6 +33,22 @@ def error_stats(actual: np.ndarray, expected: np.ndarray) -> dict[str, float]:
         # signal-to-noise ratio of the outputs against the reference's, capped at 100 dB
         "snr_db": 100.0 if noise <= signal * 1e-10 else 10.0 * float(np.log10(signal / noise)),
     }
+
+
+def tensor_errors(actual: Tensors, expected: Tensors) -> dict[str, dict[str, float]]:
+    """:func:`error_stats` of each named output, and under "all" of every output together (the
+    numbers a verdict uses)."""
+    if list(actual) != list(expected):
+        raise ValueError(f"outputs {list(actual)} differ from the reference's {list(expected)}")
+    found = {name: error_stats(actual[name], expected[name]) for name in expected}
+    if len(found) == 1:
+        found["all"] = next(iter(found.values()))
+    else:
+        flat = [
+            np.concatenate([t[n].ravel().astype(np.float64) for n in t]) for t in (actual, expected)
+        ]
+        found["all"] = error_stats(*flat)
+    return found
 
 
 def psnr(images: np.ndarray, references: np.ndarray, peak: float = 1.0) -> float:

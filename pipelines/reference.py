@@ -8,36 +8,56 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from pipelines import data, jsonfile, metrics, paths
+from pipelines import data, jsonfile, metrics, paths, tensors
 from pipelines.config import Config, ModelConfig, Task
 from pipelines.errors import PipelineError
 from pipelines.sidecar import TwinCheck
+from pipelines.tensors import Tensors
 
 log = logging.getLogger(__name__)
 Exported = TypeVar("Exported")
 
 
-def predict_keras(keras_model, inputs: np.ndarray, batch: int = 32) -> np.ndarray:
-    return np.concatenate(
+def predict_keras(keras_model, model: ModelConfig, inputs: Tensors, batch: int = 32) -> Tensors:
+    """The Keras model's named outputs for the inputs, in batches."""
+    from pipelines.backends.keras.loader import call_args
+
+    return tensors.concat(
         [
-            np.asarray(keras_model(inputs[i : i + batch], training=False))
-            for i in range(0, len(inputs), batch)
+            tensors.named(
+                model.output_names, keras_model(call_args(model, part), training=False)
+            )
+            for part in tensors.batches(inputs, batch)
         ]
     )
 
 
-def predict_torch(module, inputs: np.ndarray, image: bool, batch: int = 32) -> np.ndarray:
-    """Run the PyTorch twin on the inputs as Keras takes them; an `image` goes in NCHW and its
+def torch_outputs(model: ModelConfig, values) -> Tensors:
+    """A PyTorch network's return value as named arrays, image outputs of an image model NHWC."""
+    found = tensors.named(model.output_names, values)
+    return {
+        name: a.transpose(0, 2, 3, 1) if model.is_image and a.ndim == 4 else a
+        for name, a in found.items()
+    }
+
+
+def predict_torch(module, model: ModelConfig, inputs: Tensors, batch: int = 32) -> Tensors:
+    """Run the PyTorch twin on the inputs as Keras takes them: image inputs go in NCHW and
     image outputs come back NHWC."""
     import torch
 
-    outs = []
+    parts = []
     with torch.inference_mode():
-        for i in range(0, len(inputs), batch):
-            x = torch.from_numpy(inputs[i : i + batch])
-            out = module(x.permute(0, 3, 1, 2) if image else x).numpy()
-            outs.append(out.transpose(0, 2, 3, 1) if image and out.ndim == 4 else out)
-    return np.concatenate(outs)
+        for part in tensors.batches(tensors.to_layout(inputs, model.input_tensors, True), batch):
+            values = module(*(torch.from_numpy(a) for a in part.values()))
+            if isinstance(values, tuple | list):
+                values = [v.numpy() for v in values]
+            elif isinstance(values, dict):
+                values = {k: v.numpy() for k, v in values.items()}
+            else:
+                values = values.numpy()
+            parts.append(torch_outputs(model, values))
+    return tensors.concat(parts)
 
 
 def _keras_reference(cfg: Config, dataset: data.Dataset):
@@ -86,9 +106,9 @@ def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dic
     """Write the reference checkpoint(s), reference outputs, evaluation set and a summary."""
     dataset = data.build(cfg.data, cfg.model)
     log.info(
-        "data: %d evaluation samples of shape %s",
-        len(dataset.eval_inputs),
-        dataset.eval_inputs.shape[1:],
+        "data: %d evaluation samples of shapes %s",
+        tensors.count(dataset.eval_inputs),
+        {name: a.shape[1:] for name, a in dataset.eval_inputs.items()},
     )
     summary: dict[str, Any] = {"model": cfg.model.name, "task": cfg.model.task.name}
     keras_model = None
@@ -99,9 +119,11 @@ def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dic
         ckpt = checkpoint_dir / paths.TF_CHECKPOINT.relative_to(paths.CHECKPOINT)
         ckpt.parent.mkdir(parents=True)
         keras_loader.save(cfg.model, keras_model, ckpt)
-        outputs = predict_keras(keras_model, dataset.eval_inputs)
-        np.save(checkpoint_dir / paths.KERAS_REFERENCE.name, outputs)
-        summary["tf"] = metrics.task_quality(cfg.model.task, outputs, dataset.eval_targets)
+        outputs = predict_keras(keras_model, cfg.model, dataset.eval_inputs)
+        tensors.save(outputs, checkpoint_dir / paths.KERAS_REFERENCE.name)
+        summary["tf"] = metrics.task_quality(
+            cfg.model.task, tensors.first(outputs), dataset.eval_targets
+        )
     if cfg.model.uses_torch:
         from pipelines.backends.torch import loader as torch_loader
 
@@ -109,12 +131,15 @@ def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dic
         weights = checkpoint_dir / paths.TORCH_WEIGHTS.relative_to(paths.CHECKPOINT)
         weights.parent.mkdir(parents=True)
         torch_loader.save(module, weights)
-        outputs = predict_torch(module, dataset.eval_inputs, cfg.model.is_image)
-        summary["torch"] = metrics.task_quality(cfg.model.task, outputs, dataset.eval_targets)
+        outputs = predict_torch(module, cfg.model, dataset.eval_inputs)
+        summary["torch"] = metrics.task_quality(
+            cfg.model.task, tensors.first(outputs), dataset.eval_targets
+        )
     if cfg.model.task is Task.super_resolution and dataset.eval_targets is not None:
         from pipelines.data.photos import bicubic_upscale
 
-        bicubic = bicubic_upscale(dataset.eval_inputs, int(cfg.model.arch.get("scale", 2)))
+        scale = int(cfg.model.arch.get("scale", 2))
+        bicubic = bicubic_upscale(tensors.first(dataset.eval_inputs), scale)
         summary["bicubic"] = metrics.task_quality(cfg.model.task, bicubic, dataset.eval_targets)
     data.save(dataset, dataset_dir, cfg.data.source)
     jsonfile.write(checkpoint_dir / paths.TRAIN_SUMMARY.name, summary)
@@ -123,7 +148,7 @@ def build_reference(cfg: Config, checkpoint_dir: Path, dataset_dir: Path) -> dic
 
 def export_keras(
     model: ModelConfig,
-    exporter: Callable[[Any, ModelConfig, Path, np.ndarray, np.ndarray], Exported],
+    exporter: Callable[[Any, ModelConfig, Path, Tensors, Tensors], Exported],
     out: Path,
 ) -> Exported:
     """Restore the Keras reference written by the checkpoint stage and export it to `out` with
@@ -132,17 +157,17 @@ def export_keras(
 
     keras_model = loader.restore(model, paths.TF_CHECKPOINT)
     inputs, _ = data.load_eval(paths.DATASET)
-    return exporter(keras_model, model, out, inputs, predict_keras(keras_model, inputs))
+    return exporter(keras_model, model, out, inputs, predict_keras(keras_model, model, inputs))
 
 
-def twin_check(model: ModelConfig, module, inputs: np.ndarray) -> TwinCheck | None:
+def twin_check(model: ModelConfig, module, inputs: Tensors) -> TwinCheck | None:
     """How far the PyTorch twin is from the Keras reference outputs the checkpoint stage wrote
     for the evaluation `inputs`; None without a Keras reference."""
     if not (model.uses_tf and paths.KERAS_REFERENCE.is_file()):
         return None
-    stats = metrics.error_stats(
-        predict_torch(module, inputs, model.is_image), np.load(paths.KERAS_REFERENCE)
-    )
+    stats = metrics.tensor_errors(
+        predict_torch(module, model, inputs), tensors.load(paths.KERAS_REFERENCE)
+    )["all"]
     shared = model.share_weights and not model.torch_weights
     log.info(
         "PyTorch twin vs Keras reference (%s weights): max abs %.3g",
@@ -151,7 +176,7 @@ def twin_check(model: ModelConfig, module, inputs: np.ndarray) -> TwinCheck | No
     )
     return TwinCheck(
         shared_weights=shared,
-        samples=len(inputs),
+        samples=tensors.count(inputs),
         max_abs=stats["max_abs"],
         mean_abs=stats["mean_abs"],
         rel=stats["rel"],

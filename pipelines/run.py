@@ -3,6 +3,9 @@
     python -m pipelines.run --runtime tflite --model artifacts/tflite/int8/model.tflite \\
         --input in.npy --output out.npy [--warmup 5] [--runs 20] [--threads 1] [--json stats.json]
 
+A model with several inputs or outputs takes one `--input NAME=FILE` per input and one
+`--output NAME=FILE` per output (names as in the model config), as the C++ runners do.
+
 --runtime is a key of pipelines.backends.registry.PYTHON_RUNNERS (keras, savedmodel, frozen,
 tflite, torch, torch_export) or the dotted path of a runner class of your own.
 The original-model runtimes (keras, torch) also read the network definition from params.yaml.
@@ -26,8 +29,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--runtime", required=True)
     parser.add_argument("--model", required=True, type=Path)
-    parser.add_argument("--input", required=True, type=Path)
-    parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--input", required=True, action="append", metavar="[NAME=]FILE")
+    parser.add_argument("--output", required=True, action="append", metavar="[NAME=]FILE")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
@@ -36,7 +39,40 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.warmup < 0 or args.runs < 1 or args.threads < 1:
         parser.error("--warmup must be >= 0, --runs and --threads >= 1")
+    for flag in ("input", "output"):
+        values = [_split(v) for v in getattr(args, flag)]
+        named = [name for name, _ in values if name]
+        if len(values) > 1 and len(named) != len(values):
+            parser.error(f"several --{flag} values must all be NAME=FILE")
+        if len(set(named)) != len(named):
+            parser.error(f"a --{flag} NAME is given twice")
+        setattr(args, flag, values)
     return args
+
+
+def _split(value: str) -> tuple[str, Path]:
+    """`NAME=FILE` -> (NAME, FILE) when there is an `=` with no `/` before it, else ("", FILE)
+    (the C++ runners' rule: write ./a=b.npy for a file named a=b.npy)."""
+    name, sep, rest = value.partition("=")
+    return (name, Path(rest)) if sep and "/" not in name else ("", Path(value))
+
+
+def _by_name(flag: str, values: list[tuple[str, Path]], names: list[str]) -> dict[str, Path]:
+    """The files of --input or --output by the model's tensor names: FILE alone is the only
+    one; NAME=FILE must name each of them."""
+    if values[0][0] == "":
+        if len(names) != 1:
+            raise PipelineError(
+                f"the model has the {flag}s {names}: give one --{flag} NAME=FILE for each"
+            )
+        return {names[0]: values[0][1]}
+    given = dict(values)
+    if sorted(given) != sorted(names):
+        raise PipelineError(
+            f"--{flag} names {sorted(given)} do not match the model's {flag}s {names} "
+            f"(give one --{flag} NAME=FILE for each)"
+        )
+    return {name: given[name] for name in names}
 
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -66,18 +102,29 @@ def run(args: argparse.Namespace) -> str:
     from pipelines.backends.base import benchmark
     from pipelines.backends.registry import python_runner
 
-    inputs = read_inputs(args.input)
-    runner = python_runner(args.runtime, args.model, load(args.params))
+    cfg = load(args.params)
+    sources = _by_name("input", args.input, [t.name for t in cfg.model.input_tensors])
+    destinations = _by_name("output", args.output, cfg.model.output_names)
+    inputs = {name: read_inputs(path) for name, path in sources.items()}
+    runner = python_runner(args.runtime, args.model, cfg)
     outputs, stats = benchmark(
-        runner, str(args.model), inputs, args.warmup, args.runs, args.threads, str(args.input)
+        runner,
+        str(args.model),
+        inputs,
+        args.warmup,
+        args.runs,
+        args.threads,
+        {name: str(path) for name, path in sources.items()},
     )
-    with atomic_path(args.output) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, outputs)
+    for name, path in destinations.items():
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, outputs[name])
     if args.json:
         with atomic_path(args.json) as tmp:
             jsonfile.write(tmp, stats.to_json())
+    shapes = ", ".join(f"{path} {list(outputs[n].shape)}" for n, path in destinations.items())
     return (
-        f"{args.runtime}: {len(inputs)} samples -> {args.output} {list(outputs.shape)}; "
+        f"{args.runtime}: {stats.samples} samples -> {shapes}; "
         f"load {stats.load_ms:.1f} ms, first {stats.first_run_ms:.2f} ms, p50 {stats.p50_ms:.3f} ms"
     )
 

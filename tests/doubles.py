@@ -5,31 +5,31 @@ import signal
 import time
 from pathlib import Path
 
-import numpy as np
-
+from pipelines import tensors
 from pipelines.config import ModelConfig
+from pipelines.tensors import Tensors
 
 
 class DoublingRunner:
     runtime = "double"
 
     def __init__(self, model_path: Path, model: ModelConfig):
-        self.path = model_path
+        self.path, self.model = model_path, model
 
     def load(self, threads: int) -> None:
         pass
 
-    def infer(self, sample: np.ndarray) -> np.ndarray:
-        return sample * 2
+    def infer(self, sample: Tensors) -> Tensors:
+        return {self.model.output_names[0]: tensors.first(sample) * 2}
 
 
 class SegfaultRunner(DoublingRunner):
-    def infer(self, sample: np.ndarray) -> np.ndarray:
+    def infer(self, sample: Tensors) -> Tensors:
         os.kill(os.getpid(), signal.SIGSEGV)
         raise AssertionError("unreachable")
 
 
 class HangingRunner(DoublingRunner):
-    def infer(self, sample: np.ndarray) -> np.ndarray:
+    def infer(self, sample: Tensors) -> Tensors:
         time.sleep(3600)
         raise AssertionError("unreachable")

@@ -37,9 +37,9 @@ def double_artifact(name: str):
 def test_a_working_cell_returns_outputs_and_stats(inputs, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     settings = RunSettings(warmup=1, runs=7, threads=1, timeout_s=120)
-    run = run_cell(cell("DoublingRunner"), inputs, tmp_path, settings)
+    run = run_cell(cell("DoublingRunner"), {"input": inputs}, ["output"], tmp_path, settings)
     assert run.ok, run.stderr_tail
-    assert np.array_equal(run.outputs, np.load(inputs) * 2)
+    assert np.array_equal(run.outputs["output"], np.load(inputs) * 2)
     assert run.stats["runs"] == 7 and run.stats["samples"] == 3
     assert run.stats["min_ms"] <= run.stats["p50_ms"] <= run.stats["p99_ms"] <= run.stats["max_ms"]
 
@@ -47,7 +47,7 @@ def test_a_working_cell_returns_outputs_and_stats(inputs, tmp_path, monkeypatch)
 def test_a_segfault_is_recorded_with_its_signal(inputs, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     settings = RunSettings(warmup=1, runs=3, threads=1, timeout_s=120)
-    run = run_cell(cell("SegfaultRunner"), inputs, tmp_path, settings)
+    run = run_cell(cell("SegfaultRunner"), {"input": inputs}, ["output"], tmp_path, settings)
     assert not run.ok
     assert run.failure == "killed by signal SIGSEGV" and run.exit_code == -11
     assert run.outputs is None
@@ -56,7 +56,7 @@ def test_a_segfault_is_recorded_with_its_signal(inputs, tmp_path, monkeypatch):
 def test_a_hang_is_cut_off_by_the_timeout(inputs, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     settings = RunSettings(warmup=1, runs=3, threads=1, timeout_s=8)
-    run = run_cell(cell("HangingRunner"), inputs, tmp_path, settings)
+    run = run_cell(cell("HangingRunner"), {"input": inputs}, ["output"], tmp_path, settings)
     assert run.failure == "timed out after 8 s"
     assert run.wall_s < 60
 
@@ -68,7 +68,7 @@ def test_a_crash_does_not_stop_the_other_cells(inputs, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     artifact = double_artifact("double")
     cells = [(artifact, cell("SegfaultRunner")), (artifact, cell("DoublingRunner"))]
-    runs = run_cells(cells, {"NHWC": inputs}, tmp_path, load(REPO / "params.yaml"))
+    runs = run_cells(cells, {"NHWC": {"input": inputs}}, tmp_path, load(REPO / "params.yaml"))
     assert [r.ok for r in runs] == [False, True]
 
 
@@ -82,9 +82,13 @@ def test_an_output_of_the_wrong_shape_fails_its_cell_and_is_compared_with_nothin
     original = np.random.default_rng(0).random((2, 16, 16, 3), dtype=np.float32)
     artifact = double_artifact("tf/double")
     python, cpp = Cell(artifact.name, "python", []), Cell(artifact.name, "cpp", [])
-    runs = [CellRun(python, outputs=original + 1e-3), CellRun(cpp, outputs=original[..., :1])]
+    runs = [
+        CellRun(python, outputs={"output": original + 1e-3}),
+        CellRun(cpp, outputs={"output": original[..., :1]}),
+    ]
+    originals = {Framework.tf: {"output": original}}
     results, outputs = judge_cells(
-        cfg, [(artifact, python), (artifact, cpp)], runs, {Framework.tf: original}, {}, original
+        cfg, [(artifact, python), (artifact, cpp)], runs, originals, {}, original
     )
     by_key = {r.key: r for r in results}
     assert by_key["tf/double@cpp"].passed is False
@@ -110,7 +114,12 @@ def test_without_a_task_metric_a_quantized_cell_is_judged_by_its_snr(monkeypatch
     cell = Cell(artifact.name, "python", [])
     noisy = original + np.float32(noise) * np.random.default_rng(1).standard_normal(original.shape)
     (result,), _ = judge_cells(
-        cfg, [(artifact, cell)], [CellRun(cell, outputs=noisy)], {Framework.tf: original}, {}, None
+        cfg,
+        [(artifact, cell)],
+        [CellRun(cell, outputs={"output": noisy})],
+        {Framework.tf: {"output": original}},
+        {},
+        None,
     )
     assert result.passed is passed, result.verdict
     assert result.verdict.startswith("SNR ") and "no task metric" in result.verdict

@@ -13,19 +13,22 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from pipelines import tensors
 from pipelines.errors import PipelineError
+from pipelines.tensors import Tensors
 
 
 class Runner(Protocol):
-    """Load an artifact once, then run it on one sample (batch 1) at a time. A runner that knows
-    what its model takes sets `input_spec` (an InputSpec) in `load`; the benchmark then refuses
-    inputs that do not fit before running any."""
+    """Load an artifact once, then run it on one sample (batch 1 of every named input) at a
+    time, returning its named outputs. A runner that knows what its model takes sets
+    `input_specs` (InputSpecs, one per input) in `load`; the benchmark then refuses inputs that
+    do not fit before running any."""
 
     runtime: str
 
     def load(self, threads: int) -> None: ...
 
-    def infer(self, sample: np.ndarray) -> np.ndarray: ...
+    def infer(self, sample: Tensors) -> Tensors: ...
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,29 @@ class InputSpec:
     layout: str = ""  # NHWC, NCHW, or "" where the layout means nothing
 
 
-def check_input(spec: "InputSpec | None", inputs: np.ndarray, source: str) -> None:
+def check_inputs(specs: "list[InputSpec] | None", inputs: Tensors, sources: dict[str, str]) -> None:
+    """Refuse `inputs` that do not fit the model's `specs`: a missing or unknown name, another
+    rank, a fixed dimension of another size, or a dtype the model does not take. `sources`
+    names where each input was read from."""
+    if specs is None:
+        return
+    wanted = [spec.name for spec in specs]
+    if len(specs) > 1 and sorted(inputs) != sorted(wanted):
+        raise PipelineError(
+            f"the inputs are {sorted(inputs)} but the model takes {wanted} (give one "
+            "--input NAME=FILE per model input)"
+        )
+    tensors.count(inputs)
+    if len(specs) == 1:
+        check_input(specs[0], next(iter(inputs.values())), next(iter(sources.values())))
+        return
+    for spec in specs:
+        check_input(spec, inputs[spec.name], sources[spec.name])
+
+
+def check_input(spec: InputSpec, inputs: np.ndarray, source: str) -> None:
     """Refuse `inputs` (N samples on axis 0) that do not fit `spec`: another rank, a fixed
     dimension of another size, or a dtype the model does not take."""
-    if spec is None:
-        return
     sample = [1, *inputs.shape[1:]]
     layout = f" ({spec.layout})" if spec.layout else ""
     fits = len(sample) == len(spec.shape) and all(
@@ -95,22 +116,38 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _stacked(outputs: list[Tensors]) -> Tensors:
+    """Per-sample outputs stacked on the sample axis: float32 reals, integers kept."""
+    return {
+        name: np.concatenate(
+            [
+                np.asarray(o[name])
+                if np.asarray(o[name]).dtype.kind in "iu"
+                else np.asarray(o[name], dtype=np.float32)
+                for o in outputs
+            ]
+        )
+        for name in outputs[0]
+    }
+
+
 def benchmark(
     runner: Runner,
     model: str,
-    inputs: np.ndarray,
+    inputs: Tensors,
     warmup: int,
     runs: int,
     threads: int,
-    source: str = "the input",
-) -> tuple[np.ndarray, Stats]:
-    """Run every sample of `inputs` (axis 0, read from `source`) once, then time `runs` runs
-    after `warmup`."""
+    sources: dict[str, str] | None = None,
+) -> tuple[Tensors, Stats]:
+    """Run every sample of `inputs` (axis 0; input NAME read from sources[NAME]) once, then
+    time `runs` runs after `warmup`."""
     start = time.perf_counter()
     runner.load(threads)
     load_ms = _ms(start)
-    check_input(getattr(runner, "input_spec", None), inputs, source)
-    samples = [inputs[i : i + 1] for i in range(len(inputs))]
+    named_sources = sources or {name: f"the input {name!r}" for name in inputs}
+    check_inputs(getattr(runner, "input_specs", None), inputs, named_sources)
+    samples = [tensors.rows(inputs, i, i + 1) for i in range(tensors.count(inputs))]
     start = time.perf_counter()
     outputs = [runner.infer(samples[0])]
     first_run_ms = _ms(start)
@@ -140,4 +177,4 @@ def benchmark(
         max_ms=max(times),
         peak_rss_mb=peak_rss_mb(),
     )
-    return np.concatenate([np.asarray(o, dtype=np.float32) for o in outputs]), stats
+    return _stacked(outputs), stats

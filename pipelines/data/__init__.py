@@ -1,8 +1,9 @@
 """Training, calibration and held-out evaluation samples for the reference models.
 
-Every input array has a leading sample axis, then model.input_shape[1:] (an image: NHWC) in
-model.input_dtype; targets are images (super-resolution) or integer labels (classification), or
-absent for your own arrays without targets.
+Inputs are named tensors (pipelines.tensors), one array per model input with a leading sample
+axis, then that input's shape[1:] (an image: NHWC) in its dtype; targets are images
+(super-resolution) or integer labels (classification), or absent for your own arrays without
+targets.
 """
 
 import json
@@ -11,22 +12,35 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines import tensors
 from pipelines.config import DataConfig, DataSource, ModelConfig
 from pipelines.errors import PipelineError
+from pipelines.tensors import Tensors
 
-EVAL_INPUTS = "eval_inputs.npy"
+EVAL_INPUTS = "eval_inputs.npz"
 EVAL_TARGETS = "eval_targets.npy"
-CALIBRATION = "calibration.npy"
+CALIBRATION = "calibration.npz"
 INFO = "info.json"
 
 
 @dataclass
 class Dataset:
-    train_inputs: np.ndarray | None
+    train_inputs: np.ndarray | None  # training feeds a one-input network
     train_targets: np.ndarray | None
-    eval_inputs: np.ndarray
+    eval_inputs: Tensors
     eval_targets: np.ndarray | None
-    calibration: np.ndarray
+    calibration: Tensors
+
+
+def one_input(model: ModelConfig, source: DataSource, array: np.ndarray) -> Tensors:
+    """`array` as the inputs of a one-input model; a bundled source cannot feed several."""
+    specs = model.input_tensors
+    if len(specs) != 1:
+        raise PipelineError(
+            f"data.source={source.name} feeds one input but model.inputs lists {len(specs)} "
+            "(use data.source=arrays with one .npz holding an array per input name)"
+        )
+    return {specs[0].name: array}
 
 
 def build(data: DataConfig, model: ModelConfig) -> Dataset:
@@ -39,35 +53,37 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
         DataSource.arrays: arrays.build,
     }
     dataset = builders[data.source](data, model)
-    expected = tuple(model.input_shape[1:])
-    if tuple(dataset.eval_inputs.shape[1:]) != expected:
-        raise PipelineError(
-            f"evaluation inputs have shape {dataset.eval_inputs.shape[1:]} per sample but "
-            f"model.input_shape says {expected} (make them agree)"
-        )
+    for spec in model.input_tensors:
+        got, expected = tuple(dataset.eval_inputs[spec.name].shape[1:]), tuple(spec.shape[1:])
+        if got != expected:
+            key = f"the shape of model input {spec.name!r}" if model.inputs else "model.input_shape"
+            raise PipelineError(
+                f"evaluation inputs {spec.name!r} have shape {got} per sample but {key} "
+                f"says {expected} (make them agree)"
+            )
     return dataset
 
 
 def save(dataset: Dataset, directory: Path, source: DataSource) -> None:
     """Write what later stages need: evaluation inputs/targets and calibration samples."""
     directory.mkdir(parents=True, exist_ok=True)
-    np.save(directory / EVAL_INPUTS, dataset.eval_inputs)
-    np.save(directory / CALIBRATION, dataset.calibration)
+    tensors.save(dataset.eval_inputs, directory / EVAL_INPUTS)
+    tensors.save(dataset.calibration, directory / CALIBRATION)
     if dataset.eval_targets is not None:
         np.save(directory / EVAL_TARGETS, dataset.eval_targets)
     info = {
         "source": source.name,
-        "eval_samples": int(dataset.eval_inputs.shape[0]),
-        "eval_input_shape": list(dataset.eval_inputs.shape[1:]),
+        "eval_samples": tensors.count(dataset.eval_inputs),
+        "eval_input_shapes": {k: list(v.shape[1:]) for k, v in dataset.eval_inputs.items()},
         "eval_targets": dataset.eval_targets is not None,
-        "calibration_samples": int(dataset.calibration.shape[0]),
+        "calibration_samples": tensors.count(dataset.calibration),
     }
     (directory / INFO).write_text(json.dumps(info, indent=2) + "\n")
 
 
-def load_eval(directory: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def load_eval(directory: Path) -> tuple[Tensors, np.ndarray | None]:
     """Evaluation inputs and (if present) targets written by :func:`save`."""
-    inputs = np.load(directory / EVAL_INPUTS)
+    inputs = tensors.load(directory / EVAL_INPUTS)
     targets_path = directory / EVAL_TARGETS
     return inputs, (np.load(targets_path) if targets_path.exists() else None)
 
@@ -81,15 +97,16 @@ MORE_CALIBRATION = {
 }
 
 
-def load_calibration(directory: Path, count: int) -> np.ndarray:
+def load_calibration(directory: Path, count: int) -> Tensors:
     """The first `count` calibration samples; fails, naming the fix for the data source in use,
     if fewer were kept."""
-    samples = np.load(directory / CALIBRATION)
-    if samples.shape[0] < count:
+    samples = tensors.load(directory / CALIBRATION)
+    kept = tensors.count(samples)
+    if kept < count:
         source = DataSource[json.loads((directory / INFO).read_text())["source"]]
         raise PipelineError(
-            f"quantize.calibration_samples={count} but only {samples.shape[0]} calibration "
+            f"quantize.calibration_samples={count} but only {kept} calibration "
             f"samples were kept from data.source={source.name} (lower it, or "
             f"{MORE_CALIBRATION[source]})"
         )
-    return samples[:count]
+    return tensors.rows(samples, 0, count)

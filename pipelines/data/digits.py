@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from pipelines.config import DataConfig, ModelConfig
-from pipelines.data import Dataset
+from pipelines.config import DataConfig, DataSource, ModelConfig
+from pipelines.data import Dataset, one_input
 
 
 def build(data: DataConfig, model: ModelConfig) -> Dataset:
@@ -19,7 +19,7 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
     return Dataset(
         train_inputs=train_x,
         train_targets=train_y,
-        eval_inputs=test_x[: data.eval_samples],
+        eval_inputs=one_input(model, DataSource.digits, test_x[: data.eval_samples]),
         eval_targets=test_y[: data.eval_samples],
-        calibration=train_x[: data.calibration_pool],
+        calibration=one_input(model, DataSource.digits, train_x[: data.calibration_pool]),
     )

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipelines.config import DataConfig, ModelConfig
-from pipelines.data import Dataset
+from pipelines.config import DataConfig, DataSource, ModelConfig
+from pipelines.data import Dataset, one_input
 from pipelines.errors import PipelineError
 
 
@@ -60,7 +60,7 @@ def _tiles(image: Image.Image, height: int, width: int) -> list[Image.Image]:
 
 def build(data: DataConfig, model: ModelConfig) -> Dataset:
     scale = int(model.arch.get("scale", 2))
-    _, height, width, _ = model.input_shape
+    _, height, width, _ = model.input_tensors[0].shape
     rng = np.random.default_rng(data.seed)
 
     eval_high = [
@@ -100,7 +100,9 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
     return Dataset(
         train_inputs=train_low,
         train_targets=to_array(train_high),
-        eval_inputs=to_array([downscale(t, scale) for t in eval_high]),
+        eval_inputs=one_input(
+            model, DataSource.photos, to_array([downscale(t, scale) for t in eval_high])
+        ),
         eval_targets=to_array(eval_high),
-        calibration=train_low[: data.calibration_pool],
+        calibration=one_input(model, DataSource.photos, train_low[: data.calibration_pool]),
     )

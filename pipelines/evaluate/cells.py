@@ -19,6 +19,7 @@ import numpy as np
 from pipelines import jsonfile, toolchain
 from pipelines.config import EvaluateConfig
 from pipelines.pages.text import last_lines
+from pipelines.tensors import Tensors
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class CellRun:
     """What came back from a cell: outputs and stats, or how it failed."""
 
     cell: Cell
-    outputs: np.ndarray | None = None
+    outputs: Tensors | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     failure: str | None = None
     exit_code: int | None = None
@@ -122,12 +123,30 @@ def describe_exit(code: int) -> str:
     return f"exit code {code}"
 
 
-def run_cell(cell: Cell, inputs: Path, workdir: Path, settings: RunSettings) -> CellRun:
-    """Run `cell` on `inputs`; any crash, hang or error becomes a failed CellRun, never an
-    exception."""
+def file_flags(inputs: dict[str, Path], outputs: dict[str, Path]) -> list[str]:
+    """`--input FILE --output FILE` for a one-input, one-output model, else one
+    `--input NAME=FILE` per input and one `--output NAME=FILE` per output."""
+    one = len(inputs) == 1 and len(outputs) == 1
+    flags = []
+    for flag, files in (("--input", inputs), ("--output", outputs)):
+        for name, path in files.items():
+            flags += [flag, str(path) if one else f"{name}={path}"]
+    return flags
+
+
+def run_cell(
+    cell: Cell,
+    inputs: dict[str, Path],
+    output_names: list[str],
+    workdir: Path,
+    settings: RunSettings,
+) -> CellRun:
+    """Run `cell` on the input files (by input name); any crash, hang or error becomes a failed
+    CellRun, never an exception."""
     slug = cell.key.replace("/", "_").replace("@", "-")
-    outputs, stats = workdir / f"{slug}.npy", workdir / f"{slug}.json"
-    files = ["--input", str(inputs), "--output", str(outputs), "--json", str(stats)]
+    outputs = {name: workdir / f"{slug}-{name}.npy" for name in output_names}
+    stats = workdir / f"{slug}.json"
+    files = [*file_flags(inputs, outputs), "--json", str(stats)]
     result = CellRun(cell)
     started = time.perf_counter()
     try:
@@ -153,15 +172,15 @@ def run_cell(cell: Cell, inputs: Path, workdir: Path, settings: RunSettings) -> 
 
 
 def _read_back(
-    result: CellRun, process: subprocess.CompletedProcess, outputs: Path, stats: Path
+    result: CellRun, process: subprocess.CompletedProcess, outputs: dict[str, Path], stats: Path
 ) -> None:
     """Fill `result` from a finished process: its outputs and stats, or why there are none."""
     result.exit_code = process.returncode
     result.stderr_tail = last_lines(process.stderr)
     if process.returncode != 0:
         result.failure = describe_exit(process.returncode)
-    elif not (outputs.is_file() and stats.is_file()):
+    elif not (all(p.is_file() for p in outputs.values()) and stats.is_file()):
         result.failure = "exited 0 but wrote no outputs"
     else:
-        result.outputs = np.load(outputs)
+        result.outputs = {name: np.load(path) for name, path in outputs.items()}
         result.stats = jsonfile.read(stats)

@@ -6,10 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from pipelines import metrics
+from pipelines import metrics, tensors
 from pipelines.backends.registry import Artifact
 from pipelines.config import Config
 from pipelines.evaluate.cells import CellRun
+from pipelines.tensors import Tensors
 
 LATENCY_KEYS = (
     "load_ms",
@@ -35,7 +36,8 @@ class CellResult:
     size_bytes: int
     failure: str | None = None
     stderr_tail: str = ""
-    errors: dict[str, float] | None = None
+    errors: dict[str, float] | None = None  # over every output together
+    output_errors: dict[str, dict[str, float]] = field(default_factory=dict)  # several outputs
     quality: dict[str, float] = field(default_factory=dict)
     metric_drop: float | None = None
     passed: bool | None = None
@@ -55,13 +57,12 @@ def artifact_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(f"{path.name}.*"))
 
 
-def to_nhwc(outputs: np.ndarray, artifact: Artifact) -> np.ndarray:
+def to_nhwc(outputs: Tensors, artifact: Artifact) -> Tensors:
     """Bring NCHW image outputs of PyTorch artifacts into the NHWC layout used for comparisons."""
-    return (
-        outputs.transpose(0, 2, 3, 1)
-        if artifact.layout == "NCHW" and outputs.ndim == 4
-        else outputs
-    )
+    return {
+        name: a.transpose(0, 2, 3, 1) if artifact.layout == "NCHW" and a.ndim == 4 else a
+        for name, a in outputs.items()
+    }
 
 
 def _measured(artifact: Artifact, run: CellRun) -> CellResult:
@@ -109,8 +110,8 @@ def judge(
     cfg: Config,
     artifact: Artifact,
     run: CellRun,
-    outputs: np.ndarray | None,
-    original: np.ndarray | None,
+    outputs: Tensors | None,
+    original: Tensors | None,
     original_quality: dict[str, float],
     targets: np.ndarray | None,
 ) -> CellResult:
@@ -124,11 +125,16 @@ def judge(
         result.verdict = "no original-model outputs to compare with"
         return result
     try:
-        result.errors = metrics.error_stats(outputs, original)
+        by_output = metrics.tensor_errors(outputs, original)
     except ValueError as error:
         result.verdict = str(error)
         return result
-    result.quality = metrics.task_quality(cfg.model.task, outputs, targets, original)
+    result.errors = by_output.pop("all")
+    if len(by_output) > 1:
+        result.output_errors = by_output
+    result.quality = metrics.task_quality(
+        cfg.model.task, tensors.first(outputs), targets, tensors.first(original)
+    )
     primary = metrics.PRIMARY_METRIC.get(cfg.model.task)
     if primary in result.quality and primary in original_quality:
         result.metric_drop = original_quality[primary] - result.quality[primary]

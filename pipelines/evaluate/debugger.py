@@ -9,9 +9,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from pipelines import tensors
 from pipelines.config import ModelConfig, QuantMode
+from pipelines.tensors import Tensors
 
 
 def _layer_name(tensor_name: str) -> str:
@@ -19,8 +19,24 @@ def _layer_name(tensor_name: str) -> str:
     return re.sub(r"^(?:StatefulPartitionedCall/|PartitionedCall/)+", "", first)
 
 
+def _input_order(savedmodel_dir: Path, model: ModelConfig) -> list[str]:
+    """The model's input names in the order a converted .tflite lists its input tensors (the
+    debugger feeds them by position)."""
+    if len(model.input_tensors) == 1:
+        return [model.input_tensors[0].name]
+    from ai_edge_litert.interpreter import Interpreter
+
+    from pipelines.backends.tf.loader import SIGNATURE
+    from pipelines.backends.tflite.export import convert
+
+    interpreter = Interpreter(model_content=convert(savedmodel_dir, QuantMode.float32, model, None))
+    signature = interpreter.get_signature_runner(SIGNATURE).get_input_details()
+    by_tensor = {details["name"]: key for key, details in signature.items()}
+    return [by_tensor[d["name"]] for d in interpreter.get_input_details()]
+
+
 def layer_errors(
-    savedmodel_dir: Path, model: ModelConfig, calibration: np.ndarray, debug_inputs: np.ndarray
+    savedmodel_dir: Path, model: ModelConfig, calibration: Tensors, debug_inputs: Tensors
 ) -> list[dict[str, Any]]:
     """Quantize to full integer (float I/O, as int8 and uint8 share their quantized layers) and
     compare every quantized layer with its float counterpart on `debug_inputs`.
@@ -32,13 +48,16 @@ def layer_errors(
 
     from pipelines.backends.tflite.export import configure, converter_for
 
+    order = _input_order(savedmodel_dir, model)
+    samples = [tensors.rows(debug_inputs, i, i + 1) for i in range(tensors.count(debug_inputs))]
     with tempfile.TemporaryDirectory(prefix="ckpt2cpp-debug-") as workdir:
         converter = configure(
             converter_for(savedmodel_dir, model, Path(workdir)), QuantMode.int8, calibration
         )
         converter.inference_input_type = converter.inference_output_type = tf.float32
         debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=converter, debug_dataset=lambda: ([x[None]] for x in debug_inputs)
+            converter=converter,
+            debug_dataset=lambda: ([sample[name] for name in order] for sample in samples),
         )
         with warnings.catch_warnings():  # the debugger uses the deprecated tf.lite.Interpreter
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")

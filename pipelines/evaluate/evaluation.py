@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from pipelines import data, metrics, paths, sidecar
+from pipelines import data, metrics, paths, sidecar, tensors
 from pipelines.backends.cpp.build import PROGRAMS
 from pipelines.backends.registry import Artifact, artifacts, not_applicable
 from pipelines.backends.tf import nodes
 from pipelines.backends.tflite.export import FULL_INTEGER
-from pipelines.config import Config, CppRuntime, Framework, Language, Task
+from pipelines.config import Config, CppRuntime, Framework, Language, ModelConfig, Task
 from pipelines.evaluate import figures
 from pipelines.evaluate.cells import (
     Cell,
@@ -25,6 +25,7 @@ from pipelines.evaluate.cells import (
 )
 from pipelines.evaluate.compare import CellResult, judge, to_nhwc
 from pipelines.metrics import PRIMARY_METRIC
+from pipelines.tensors import Tensors
 
 log = logging.getLogger(__name__)
 
@@ -54,26 +55,33 @@ def plan(cfg: Config, found: list[Artifact], bin_dir: Path) -> list[tuple[Artifa
     return cells
 
 
-def write_inputs(inputs: np.ndarray, image: bool, workdir: Path) -> dict[str, Path]:
-    """The evaluation inputs as .npy files, by artifact layout: an image once per layout the
-    runtimes take (NHWC, NCHW), any other input once (layout "")."""
-    if not image:
-        np.save(workdir / "inputs.npy", inputs)
-        return {"": workdir / "inputs.npy"}
-    layouts = {"NHWC": workdir / "inputs_nhwc.npy", "NCHW": workdir / "inputs_nchw.npy"}
-    np.save(layouts["NHWC"], inputs)
-    np.save(layouts["NCHW"], np.ascontiguousarray(inputs.transpose(0, 3, 1, 2)))
-    return layouts
+def write_inputs(inputs: Tensors, model: ModelConfig, workdir: Path) -> dict[str, dict[str, Path]]:
+    """The evaluation inputs as .npy files by artifact layout, then input name: an image model's
+    once per layout the runtimes take (NHWC, NCHW: image inputs transposed), any other once
+    (layout "")."""
+    found: dict[str, dict[str, Path]] = {}
+    for layout in ("NHWC", "NCHW") if model.is_image else ("",):
+        arrays = tensors.to_layout(inputs, model.input_tensors, nchw=layout == "NCHW")
+        found[layout] = {}
+        for name, array in arrays.items():
+            path = workdir / f"inputs_{name}_{layout.lower() or 'any'}.npy"
+            np.save(path, array)
+            found[layout][name] = path
+    return found
 
 
 def run_cells(
-    cells: list[tuple[Artifact, Cell]], inputs: dict[str, Path], workdir: Path, cfg: Config
+    cells: list[tuple[Artifact, Cell]],
+    inputs: dict[str, dict[str, Path]],
+    workdir: Path,
+    cfg: Config,
 ) -> list[CellRun]:
     """Run cells one after another (never concurrently: they are being timed)."""
     runs = []
     settings = RunSettings.from_config(cfg.evaluate)
     for artifact, cell in tqdm(cells, desc="evaluate", unit="cell"):
-        run = run_cell(cell, inputs[artifact.layout], workdir, settings)
+        files = inputs[artifact.layout]
+        run = run_cell(cell, files, cfg.model.output_names, workdir, settings)
         if run.ok:
             log.info("%-28s p50 %8.3f ms", cell.key, run.stats["p50_ms"])
         else:
@@ -87,7 +95,7 @@ def run_cells(
     return runs
 
 
-def _references(cells, runs) -> dict[Framework, np.ndarray]:
+def _references(cells, runs) -> dict[Framework, Tensors]:
     found = {}
     for (artifact, _), run in zip(cells, runs, strict=True):
         if artifact.reference and run.outputs is not None:
@@ -99,14 +107,15 @@ def evaluate(cfg: Config, workdir: Path, bin_dir: Path = paths.CPP_BIN) -> Evalu
     """Run the whole matrix and return judged results plus report material."""
     inputs, targets = data.load_eval(paths.DATASET)
     cells = plan(cfg, artifacts(cfg), bin_dir)
-    runs = run_cells(cells, write_inputs(inputs, cfg.model.is_image, workdir), workdir, cfg)
+    runs = run_cells(cells, write_inputs(inputs, cfg.model, workdir), workdir, cfg)
     originals = _references(cells, runs)
     original_quality = {
-        fw: metrics.task_quality(cfg.model.task, out, targets) for fw, out in originals.items()
+        fw: metrics.task_quality(cfg.model.task, tensors.first(out), targets)
+        for fw, out in originals.items()
     }
     results, outputs = judge_cells(cfg, cells, runs, originals, original_quality, targets)
     evaluation = Evaluation(_summary(cfg, results, original_quality), results)
-    evaluation.figures = _figures(cfg, results, outputs, inputs, targets, originals)
+    evaluation.figures = _figures(cfg, results, outputs, tensors.first(inputs), targets, originals)
     evaluation.layers = _layer_diagnostics(cfg, inputs)
     evaluation.notes = _notes(cfg)
     return evaluation
@@ -116,14 +125,14 @@ def judge_cells(
     cfg: Config,
     cells: list[tuple[Artifact, Cell]],
     runs: list[CellRun],
-    originals: dict[Framework, np.ndarray],
+    originals: dict[Framework, Tensors],
     original_quality: dict[Framework, dict[str, float]],
     targets: np.ndarray | None,
-) -> tuple[list[CellResult], dict[str, np.ndarray]]:
+) -> tuple[list[CellResult], dict[str, Tensors]]:
     """Judge every cell, and keep (by cell key) the outputs shaped like their original's, the
     only ones the language comparison and the pictures can use."""
     results: list[CellResult] = []
-    outputs: dict[str, np.ndarray] = {}
+    outputs: dict[str, Tensors] = {}
     for (artifact, cell), run in zip(cells, runs, strict=True):
         out = to_nhwc(run.outputs, artifact) if run.outputs is not None else None
         result = judge(
@@ -142,13 +151,13 @@ def judge_cells(
     return results, outputs
 
 
-def _compare_languages(results: list[CellResult], outputs: dict[str, np.ndarray]) -> None:
+def _compare_languages(results: list[CellResult], outputs: dict[str, Tensors]) -> None:
     """Record, on each C++ cell, how far it is from the Python runtime on the same artifact."""
     for r in results:
         python_key = f"{r.artifact}@python"
         if r.language == "cpp" and r.key in outputs and python_key in outputs:
-            diff = float(np.abs(outputs[r.key] - outputs[python_key]).max())
-            r.quality["cpp_vs_python"] = diff
+            errors = metrics.tensor_errors(outputs[r.key], outputs[python_key])
+            r.quality["cpp_vs_python"] = errors["all"]["max_abs"]
 
 
 def _summary(cfg: Config, results: list[CellResult], original_quality: dict) -> dict[str, Any]:
@@ -180,7 +189,7 @@ def _figures(cfg, results, outputs, inputs, targets, originals) -> dict[str, byt
         return found
     # each artifact against its own framework's original (outputs only exist where one does)
     framework = {r.artifact: Framework[r.framework] for r in results}
-    original = {k: originals[framework[k]] for k in panels}
+    original = {k: tensors.first(originals[framework[k]]) for k in panels}
     if cfg.model.task is Task.super_resolution:
         found["Image grid (evaluation sample 0)"] = figures.image_grid(
             inputs[0],
@@ -203,15 +212,16 @@ def _figures(cfg, results, outputs, inputs, targets, originals) -> dict[str, byt
 
 
 def _one_output_per_artifact(results, outputs) -> dict[str, np.ndarray]:
-    """C++ outputs where they exist (that is what ships), else Python; originals excluded."""
+    """The first output of each artifact: C++ where it exists (that is what ships), else
+    Python; originals excluded."""
     chosen: dict[str, np.ndarray] = {}
     for r in sorted(results, key=lambda r: r.language != "cpp"):
         if not r.reference and r.key in outputs and r.artifact not in chosen:
-            chosen[r.artifact] = outputs[r.key]
+            chosen[r.artifact] = tensors.first(outputs[r.key])
     return chosen
 
 
-def _layer_diagnostics(cfg: Config, inputs: np.ndarray) -> dict[str, list[dict[str, Any]]]:
+def _layer_diagnostics(cfg: Config, inputs: Tensors) -> dict[str, list[dict[str, Any]]]:
     integer_modes = [  # those built: a network the converter refuses has no layers to show
         m
         for m in cfg.quantize.modes
@@ -222,7 +232,7 @@ def _layer_diagnostics(cfg: Config, inputs: np.ndarray) -> dict[str, list[dict[s
     from pipelines.evaluate.debugger import layer_errors
 
     calibration = data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples)
-    rows = layer_errors(paths.SAVEDMODEL_DIR, cfg.model, calibration, inputs[:8])
+    rows = layer_errors(paths.SAVEDMODEL_DIR, cfg.model, calibration, tensors.rows(inputs, 0, 8))
     label = " and ".join(m.name for m in integer_modes)
     return {label: rows[: cfg.evaluate.debug_layers]}
 

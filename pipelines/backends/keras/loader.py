@@ -9,6 +9,12 @@ from pipelines.errors import PipelineError, first_sentence
 from pipelines.models.builder import build_network, target
 
 
+def call_args(model: ModelConfig, inputs: dict):
+    """What a Keras model is called with: its one input, or the list of them in config order."""
+    arrays = [inputs[t.name] for t in model.input_tensors]
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
 def build(model: ModelConfig):
     """The Keras network of `model` (weights freshly initialised)."""
     return build_network(model, Framework.tf)

@@ -4,10 +4,11 @@ the graph's time on small networks: 120 ms against 3 ms for a small MobileNetV2)
 
 from pathlib import Path
 
-import numpy as np
-
-from pipelines.backends.tf.runner import set_tf_threads, tf_input_spec
+from pipelines import tensors
+from pipelines.backends.keras.loader import call_args
+from pipelines.backends.tf.runner import set_tf_threads, tf_input_specs
 from pipelines.config import ModelConfig
+from pipelines.tensors import Tensors
 
 
 class KerasRunner:
@@ -27,9 +28,10 @@ class KerasRunner:
         network = loader.restore(self.model, self.path)
         self.forward = tf.function(lambda x: network(x, training=False), reduce_retracing=True)
         inputs = getattr(network, "inputs", None)  # a subclassed model may have none
-        self.input_spec = (
-            tf_input_spec(self.model.input_name, inputs[0], self.model) if inputs else None
+        count = len(self.model.input_tensors)
+        self.input_specs = (
+            tf_input_specs(inputs, self.model) if inputs and len(inputs) == count else None
         )
 
-    def infer(self, sample: np.ndarray) -> np.ndarray:
-        return self.forward(sample).numpy()
+    def infer(self, sample: Tensors) -> Tensors:
+        return tensors.named(self.model.output_names, self.forward(call_args(self.model, sample)))

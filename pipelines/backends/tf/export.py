@@ -8,28 +8,45 @@ import hashlib
 import logging
 from pathlib import Path
 
-import numpy as np
-
-from pipelines import sidecar
+from pipelines import metrics, sidecar, tensors
 from pipelines.backends.tf.loader import SERVE_TAG, SIGNATURE, load_frozen, load_savedmodel
 from pipelines.config import ModelConfig
 from pipelines.errors import PipelineError
+from pipelines.tensors import Tensors
 
 log = logging.getLogger(__name__)
 
 ATOL = 1e-5  # an export must reproduce the checkpoint model to this max abs error
 
 
-def _input_spec(keras_model, model: ModelConfig):
-    """Batch and (where the network allows) height/width stay dynamic in graphs and SavedModels."""
+def _input_specs(keras_model, model: ModelConfig) -> list:
+    """One TensorSpec per input, named as configured: batch and (where the network allows)
+    height/width stay dynamic in graphs and SavedModels."""
     import tensorflow as tf
 
-    shape = [None, *keras_model.inputs[0].shape[1:]]
-    return tf.TensorSpec(shape, tf.as_dtype(model.input_dtype.value), name=model.input_name)
+    return [
+        tf.TensorSpec([None, *keras_input.shape[1:]], tf.as_dtype(t.dtype.value), name=t.name)
+        for t, keras_input in zip(model.input_tensors, keras_model.inputs, strict=True)
+    ]
 
 
-def _check_close(name: str, actual: np.ndarray, expected: np.ndarray) -> float:
-    error = float(np.abs(actual - expected).max())
+def _serving(keras_model, model: ModelConfig, specs: list, wrap):
+    """A tf.function over `specs` returning `wrap(name, output)` for each named output."""
+    import tensorflow as tf
+
+    from pipelines.backends.keras.loader import call_args
+
+    def serve(*args):
+        inputs = dict(zip((t.name for t in model.input_tensors), args, strict=True))
+        called = keras_model(call_args(model, inputs), training=False)
+        outputs = tensors.named(model.output_names, called, convert=lambda out: out)
+        return {name: wrap(name, out) for name, out in outputs.items()}
+
+    return tf.function(serve, input_signature=specs)
+
+
+def _check_close(name: str, actual: Tensors, expected: Tensors) -> float:
+    error = metrics.tensor_errors(actual, expected)["all"]["max_abs"]
     if not error <= ATOL:
         raise PipelineError(
             f"{name} differs from the checkpoint model by {error:.3g} > {ATOL:g} on the evaluation "
@@ -43,57 +60,63 @@ def _graph_tensor(name: str, node: str, dtype, shape) -> sidecar.GraphTensor:
     return sidecar.GraphTensor(name=name, node=node, dtype=dtype.name, shape=sidecar.dims(shape))
 
 
-def _frozen_graph_def(keras_model, model: ModelConfig, spec):
+def _frozen_graph_def(keras_model, model: ModelConfig, specs: list):
     """The serving function with variables folded into constants, its GraphDef checked to hold
-    the input placeholder `model.input_name` and the output Identity `model.output_name`."""
+    an input placeholder and an output Identity named as each configured input and output,
+    and the (symbolic) outputs by name."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
     )
 
-    serve = tf.function(
-        lambda x: tf.identity(keras_model(x, training=False), name=model.output_name),
-        input_signature=[spec],
-    )
-    frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
+    serve = _serving(keras_model, model, specs, lambda name, out: tf.identity(out, name=name))
+    concrete = serve.get_concrete_function()
+    frozen = convert_variables_to_constants_v2(concrete)
     graph_def = frozen.graph.as_graph_def()
-    names = {node.name: node.op for node in graph_def.node}
-    if names.get(model.input_name) != "Placeholder" or model.output_name not in names:
+    ops = {node.name: node.op for node in graph_def.node}
+    missing = [t.name for t in model.input_tensors if ops.get(t.name) != "Placeholder"]
+    missing += [name for name in model.output_names if name not in ops]
+    if missing:
         raise PipelineError(
-            f"the frozen graph lacks the input {model.input_name!r} or output {model.output_name!r} "
-            "node (choose names that the network does not already use for other ops)"
+            f"the frozen graph lacks the input or output nodes {missing} (choose names that the "
+            "network does not already use for other ops)"
         )
-    return frozen, graph_def
+    return graph_def, concrete.structured_outputs
 
 
 def freeze(
-    keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expected: np.ndarray
+    keras_model, model: ModelConfig, out: Path, inputs: Tensors, expected: Tensors
 ) -> sidecar.FrozenGraph:
-    """Write a frozen GraphDef whose input placeholder is named `model.input_name` and whose
-    output is an Identity named `model.output_name`, verified against `expected`."""
+    """Write a frozen GraphDef whose input placeholders and output Identities are named as the
+    model's inputs and outputs, verified against `expected`."""
     import tensorflow as tf
 
-    spec = _input_spec(keras_model, model)
-    frozen, graph_def = _frozen_graph_def(keras_model, model, spec)
+    specs = _input_specs(keras_model, model)
+    graph_def, by_name = _frozen_graph_def(keras_model, model, specs)
     # deterministic: protobuf map fields (node attributes) otherwise serialize in varying order
     out.write_bytes(graph_def.SerializeToString(deterministic=True))
-    input_node, output_node = f"{model.input_name}:0", f"{model.output_name}:0"
-    reloaded = load_frozen(out, input_node, output_node)
-    error = _check_close("the frozen graph", reloaded(tf.constant(inputs)).numpy(), expected)
+    input_nodes = {t.name: f"{t.name}:0" for t in model.input_tensors}
+    output_nodes = {name: f"{name}:0" for name in model.output_names}
+    reloaded = load_frozen(out, list(input_nodes.values()), list(output_nodes.values()))
+    actual = reloaded(*(tf.constant(inputs[name]) for name in input_nodes))
+    found = {name: a.numpy() for name, a in zip(output_nodes, actual, strict=True)}
+    error = _check_close("the frozen graph", found, expected)
     log.info(
         "frozen graph: %d nodes, %s -> %s, max abs error %.2g",
         len(graph_def.node),
-        model.input_name,
-        model.output_name,
+        list(input_nodes),
+        list(output_nodes),
         error,
     )
     return sidecar.FrozenGraph(
         format="graphdef",
-        inputs=[_graph_tensor(model.input_name, input_node, spec.dtype, spec.shape)],
+        inputs=[
+            _graph_tensor(spec.name, input_nodes[spec.name], spec.dtype, spec.shape)
+            for spec in specs
+        ],
         outputs=[
-            _graph_tensor(
-                model.output_name, output_node, frozen.outputs[0].dtype, frozen.outputs[0].shape
-            )
+            _graph_tensor(name, node, by_name[name].dtype, by_name[name].shape)
+            for name, node in output_nodes.items()
         ],
         nodes=len(graph_def.node),
         verified_max_abs_error=error,
@@ -118,22 +141,20 @@ def read_signature(savedmodel_dir: Path) -> tuple[dict[str, str], dict[str, str]
 
 
 def _save_serving_module(keras_model, model: ModelConfig, out: Path):
-    """Save a module whose `serving_default` signature maps `model.input_name` to
-    `model.output_name`; return the signature's input spec and its (symbolic) output."""
+    """Save a module whose `serving_default` signature maps the named inputs to the named
+    outputs; return the signature's input specs and its (symbolic) outputs by name."""
     import tensorflow as tf
 
-    spec = _input_spec(keras_model, model)
+    specs = _input_specs(keras_model, model)
     module = tf.Module()
     # Track the tf.Variables behind the Keras 3 variables directly: with `module.model = model`
     # the SavedModel loads in Python but the C API fails with "Could not find variable".
     module.variables_ = [v.value for v in keras_model.weights]
-    module.serve = tf.function(
-        lambda x: {model.output_name: keras_model(x, training=False)}, input_signature=[spec]
-    )
-    output = module.serve.get_concrete_function().structured_outputs[model.output_name]
+    module.serve = _serving(keras_model, model, specs, lambda name, out: out)
+    outputs = module.serve.get_concrete_function().structured_outputs
     tf.saved_model.save(module, str(out), signatures={SIGNATURE: module.serve})
     _derive_fingerprint_uuid(out)
-    return spec, output
+    return specs, outputs
 
 
 def _derive_fingerprint_uuid(savedmodel_dir: Path) -> None:
@@ -152,22 +173,25 @@ def _derive_fingerprint_uuid(savedmodel_dir: Path) -> None:
 
 
 def savedmodel(
-    keras_model, model: ModelConfig, out: Path, inputs: np.ndarray, expected: np.ndarray
+    keras_model, model: ModelConfig, out: Path, inputs: Tensors, expected: Tensors
 ) -> sidecar.SavedModel:
-    """Write a SavedModel whose `serving_default` signature takes `model.input_name` and
-    returns `model.output_name`, then load it back and check it against `expected`."""
+    """Write a SavedModel whose `serving_default` signature takes the model's named inputs and
+    returns its named outputs, then load it back and check it against `expected`."""
     import tensorflow as tf
 
-    spec, output = _save_serving_module(keras_model, model, out)
+    specs, outputs = _save_serving_module(keras_model, model, out)
     input_nodes, output_nodes = read_signature(out)
     loaded = load_savedmodel(out, [SERVE_TAG], SIGNATURE)
-    actual = np.concatenate(
+    actual = tensors.concat(
         [
-            loaded(**{model.input_name: tf.constant(inputs[i : i + 32])})[model.output_name].numpy()
-            for i in range(0, len(inputs), 32)
+            {
+                name: out.numpy()
+                for name, out in loaded(**{k: tf.constant(v) for k, v in part.items()}).items()
+            }
+            for part in tensors.batches(inputs, 32)
         ]
     )
-    error = _check_close("the SavedModel", actual, expected)
+    error = _check_close("the SavedModel", {n: actual[n] for n in model.output_names}, expected)
     log.info(
         "SavedModel signature %s: %s -> %s, max abs error %.2g",
         SIGNATURE,
@@ -179,15 +203,12 @@ def savedmodel(
         format="savedmodel",
         tags=[SERVE_TAG],
         signature=SIGNATURE,
-        inputs=[
-            _graph_tensor(model.input_name, input_nodes[model.input_name], spec.dtype, spec.shape)
-        ],
+        inputs=[_graph_tensor(s.name, input_nodes[s.name], s.dtype, s.shape) for s in specs],
         outputs=[
-            _graph_tensor(
-                model.output_name, output_nodes[model.output_name], output.dtype, output.shape
-            )
+            _graph_tensor(name, output_nodes[name], outputs[name].dtype, outputs[name].shape)
+            for name in model.output_names
         ],
         verified_max_abs_error=error,
-        verified_samples=len(inputs),
+        verified_samples=tensors.count(inputs),
         tensorflow=tf.__version__,
     )

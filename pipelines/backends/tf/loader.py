@@ -9,9 +9,9 @@ SERVE_TAG = "serve"
 SIGNATURE = "serving_default"
 
 
-def load_frozen(path: Path, input_node: str, output_node: str) -> Any:
-    """Import a frozen GraphDef as a function (a ConcreteFunction) from the `input_node` tensor
-    to `output_node`."""
+def load_frozen(path: Path, input_nodes: list[str], output_nodes: list[str]) -> Any:
+    """Import a frozen GraphDef as a function (a ConcreteFunction) from the `input_nodes`
+    tensors (positional arguments, in order) to the list of `output_nodes` tensors."""
     import tensorflow as tf
     from google.protobuf.message import DecodeError
 
@@ -24,7 +24,10 @@ def load_frozen(path: Path, input_node: str, output_node: str) -> Any:
             "freeze stage, or give a .pb written by tf.io.write_graph(..., as_text=False))"
         ) from error
     fn = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
-    return fn.prune(_tensor(fn.graph, input_node, path), _tensor(fn.graph, output_node, path))
+    return fn.prune(
+        [_tensor(fn.graph, node, path) for node in input_nodes],
+        [_tensor(fn.graph, node, path) for node in output_nodes],
+    )
 
 
 def _tensor(graph: Any, node: str, path: Path) -> Any:

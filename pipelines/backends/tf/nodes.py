@@ -12,26 +12,30 @@ from pipelines import sidecar
 from pipelines.errors import PipelineError
 
 
-def nodes(artifact: Path) -> tuple[str, str]:
-    """The input and output node ("op:index") of a one-input, one-output frozen graph (a .pb
-    file) or SavedModel (a directory)."""
+def nodes(artifact: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The input and output nodes ("op:index") by tensor name, in the model's order, of a frozen
+    graph (a .pb file) or SavedModel (a directory)."""
     info: sidecar.FrozenGraph | sidecar.SavedModel = (
         sidecar.read(artifact, sidecar.SavedModel)
         if artifact.is_dir()
         else sidecar.read(artifact, sidecar.FrozenGraph)
     )
-    if len(info["inputs"]) != 1 or len(info["outputs"]) != 1:
-        raise PipelineError(
-            f"{sidecar.sidecar_path(artifact)} lists {len(info['inputs'])} inputs and "
-            f"{len(info['outputs'])} outputs; the TF runners run one input and one output"
-        )
-    return info["inputs"][0]["node"], info["outputs"][0]["node"]
+    return (
+        {t["name"]: t["node"] for t in info["inputs"]},
+        {t["name"]: t["node"] for t in info["outputs"]},
+    )
 
 
 def cpp_flags(artifact: Path) -> list[str]:
-    """The tf_runner flags that name the nodes of `artifact`."""
-    input_node, output_node = nodes(artifact)
-    return ["--input-node", input_node, "--output-node", output_node]
+    """The tf_runner flags that name the nodes of `artifact`: `OP:IDX` for a one-input,
+    one-output model, else `NAME=OP:IDX` per tensor."""
+    inputs, outputs = nodes(artifact)
+    one = len(inputs) == 1 and len(outputs) == 1
+    flags = []
+    for flag, found in (("--input-node", inputs), ("--output-node", outputs)):
+        for name, node in found.items():
+            flags += [flag, node if one else f"{name}={node}"]
+    return flags
 
 
 if __name__ == "__main__":

@@ -3,13 +3,12 @@
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pipelines import sidecar
 from pipelines.backends.base import InputSpec
 from pipelines.backends.tf import loader
 from pipelines.backends.tf.nodes import nodes
-from pipelines.config import ModelConfig
+from pipelines.config import InputLayout, ModelConfig
+from pipelines.tensors import Tensors
 
 
 def set_tf_threads(threads: int) -> None:
@@ -20,14 +19,18 @@ def set_tf_threads(threads: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
-def tf_input_spec(name: str, tensor: Any, model: ModelConfig) -> InputSpec | None:
-    """The InputSpec of a TF tensor, TensorSpec or Keras input (whose shape is a tuple and
-    dtype a string), NHWC for an image model; None when its rank is unknown."""
-    if getattr(tensor.shape, "rank", 0) is None:
-        return None
-    dtype = getattr(tensor.dtype, "name", tensor.dtype)
-    layout = "NHWC" if model.is_image else ""
-    return InputSpec(name, sidecar.dims(tensor.shape), (str(dtype),), layout)
+def tf_input_specs(tensors: list[Any], model: ModelConfig) -> list[InputSpec] | None:
+    """The InputSpecs of TF tensors, TensorSpecs or Keras inputs (whose shape is a tuple and
+    dtype a string) given in the order of the model's inputs, NHWC for image inputs; None when
+    a rank is unknown."""
+    specs = []
+    for config, tensor in zip(model.input_tensors, tensors, strict=True):
+        if getattr(tensor.shape, "rank", 0) is None:
+            return None
+        dtype = str(getattr(tensor.dtype, "name", tensor.dtype))
+        layout = "NHWC" if config.layout is InputLayout.image else ""
+        specs.append(InputSpec(config.name, sidecar.dims(tensor.shape), (dtype,), layout))
+    return specs
 
 
 class SavedModelRunner:
@@ -42,16 +45,16 @@ class SavedModelRunner:
     def load(self, threads: int) -> None:
         set_tf_threads(threads)
         self.fn = loader.load_savedmodel(self.path, self.info["tags"], self.info["signature"])
-        self.input_name = self.info["inputs"][0]["name"]
-        self.output_name = self.info["outputs"][0]["name"]
-        _, inputs = self.fn.structured_input_signature
-        spec = inputs.get(self.input_name)
-        self.input_spec = None if spec is None else tf_input_spec(self.input_name, spec, self.model)
+        self.output_names = [t["name"] for t in self.info["outputs"]]
+        _, signature = self.fn.structured_input_signature
+        found = [signature.get(t.name) for t in self.model.input_tensors]
+        self.input_specs = None if None in found else tf_input_specs(found, self.model)
 
-    def infer(self, sample: np.ndarray) -> np.ndarray:
+    def infer(self, sample: Tensors) -> Tensors:
         import tensorflow as tf
 
-        return self.fn(**{self.input_name: tf.constant(sample)})[self.output_name].numpy()
+        outputs = self.fn(**{name: tf.constant(a) for name, a in sample.items()})
+        return {name: outputs[name].numpy() for name in self.output_names}
 
 
 class FrozenGraphRunner:
@@ -61,14 +64,17 @@ class FrozenGraphRunner:
         import tensorflow  # noqa: F401  (imported here so load_ms times the model, not the import)
 
         self.path, self.model = model_path, model
-        self.nodes = nodes(model_path)
+        self.inputs, self.outputs = nodes(model_path)
 
     def load(self, threads: int) -> None:
         set_tf_threads(threads)
-        self.fn = loader.load_frozen(self.path, *self.nodes)
-        self.input_spec = tf_input_spec(self.nodes[0], self.fn.inputs[0], self.model)
+        self.fn = loader.load_frozen(
+            self.path, list(self.inputs.values()), list(self.outputs.values())
+        )
+        self.input_specs = tf_input_specs(self.fn.inputs, self.model)
 
-    def infer(self, sample: np.ndarray) -> np.ndarray:
+    def infer(self, sample: Tensors) -> Tensors:
         import tensorflow as tf
 
-        return self.fn(tf.constant(sample)).numpy()
+        outputs = self.fn(*(tf.constant(sample[name]) for name in self.inputs))
+        return {name: out.numpy() for name, out in zip(self.outputs, outputs, strict=True)}

@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from pipelines import sidecar
+from pipelines import sidecar, tensors
 from pipelines.backends.tf.loader import SERVE_TAG, SIGNATURE, open_savedmodel, signature_of
 from pipelines.backends.tflite import weights as weight_storage
 from pipelines.config import ModelConfig, QuantMode
 from pipelines.errors import NotApplicable, PipelineError
+from pipelines.tensors import Tensors
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ FULL_INTEGER = {QuantMode.int8: "int8", QuantMode.uint8: "uint8"}
 
 
 def converter_for(savedmodel_dir: Path, model: ModelConfig, workdir: Path):
-    """A converter over the serving signature with the input fixed at `model.input_shape` (LiteRT
+    """A converter over the serving signature with every input fixed at its configured shape (LiteRT
     runners then need no resizing, and calibration sees the shape that will run) and the
     variables folded into constants (int8 calibration fails on variable reads otherwise).
 
@@ -35,18 +36,26 @@ def converter_for(savedmodel_dir: Path, model: ModelConfig, workdir: Path):
 
     loaded = open_savedmodel(savedmodel_dir, [SERVE_TAG])  # keeps the variables alive
     serve = signature_of(loaded, SIGNATURE, savedmodel_dir)
-    spec = tf.TensorSpec(
-        model.input_shape, tf.as_dtype(model.input_dtype.value), name=model.input_name
-    )
-    fixed = tf.function(lambda x: serve(**{model.input_name: x})[model.output_name])
-    frozen = convert_variables_to_constants_v2(fixed.get_concrete_function(spec))
+    specs = [
+        tf.TensorSpec(t.shape, tf.as_dtype(t.dtype.value), name=t.name) for t in model.input_tensors
+    ]
+    names = [t.name for t in model.input_tensors]
+
+    def fixed(*args):  # the outputs as a list in the configured order
+        outputs = serve(**dict(zip(names, args, strict=True)))
+        return [outputs[name] for name in model.output_names]
+
+    frozen = convert_variables_to_constants_v2(tf.function(fixed).get_concrete_function(*specs))
     module = tf.Module()
-    module.serve = tf.function(lambda x: {model.output_name: frozen(x)[0]}, input_signature=[spec])
+    module.serve = tf.function(
+        lambda *args: dict(zip(model.output_names, frozen(*args), strict=True)),
+        input_signature=specs,
+    )
     tf.saved_model.save(module, str(workdir), signatures={SIGNATURE: module.serve})
     return tf.lite.TFLiteConverter.from_saved_model(str(workdir), signature_keys=[SIGNATURE])
 
 
-def configure(converter, mode: QuantMode, calibration: np.ndarray | None):
+def configure(converter, mode: QuantMode, calibration: Tensors | None):
     """Apply the optimization settings of `mode` to a converter."""
     import tensorflow as tf
 
@@ -57,9 +66,10 @@ def configure(converter, mode: QuantMode, calibration: np.ndarray | None):
     if mode in FULL_INTEGER:
         assert calibration is not None
 
-        def representative():
-            for sample in tqdm(calibration, desc=f"calibrate {mode.name}", unit="sample"):
-                yield [sample[None]]  # in the model's input dtype (token ids stay integers)
+        def representative():  # by input name, in the model's dtypes (token ids stay integers)
+            samples = range(tensors.count(calibration))
+            for i in tqdm(samples, desc=f"calibrate {mode.name}", unit="sample"):
+                yield tensors.rows(calibration, i, i + 1)
 
         io_type = tf.as_dtype(FULL_INTEGER[mode])
         converter.representative_dataset = representative
@@ -70,7 +80,7 @@ def configure(converter, mode: QuantMode, calibration: np.ndarray | None):
 
 
 def convert(
-    savedmodel_dir: Path, mode: QuantMode, model: ModelConfig, calibration: np.ndarray | None
+    savedmodel_dir: Path, mode: QuantMode, model: ModelConfig, calibration: Tensors | None
 ) -> bytes:
     """Convert with the settings of `mode`; full-integer modes calibrate on `calibration`."""
     with tempfile.TemporaryDirectory(prefix="ckpt2cpp-tflite-") as workdir:
@@ -153,14 +163,14 @@ def quantize(
     savedmodel_dir: Path,
     mode: QuantMode,
     model: ModelConfig,
-    calibration: np.ndarray | None,
+    calibration: Tensors | None,
     out: Path,
     fail_if_ineffective: bool,
 ) -> sidecar.TFLite:
     """Convert, inspect and write `out` (.tflite); return its sidecar."""
     model_bytes = convert(savedmodel_dir, mode, model, calibration)
     info = describe(
-        model_bytes, mode, savedmodel_dir, 0 if calibration is None else len(calibration)
+        model_bytes, mode, savedmodel_dir, 0 if calibration is None else tensors.count(calibration)
     )
     if not info["effective"]:
         if fail_if_ineffective:

@@ -6,8 +6,9 @@ import numpy as np
 
 from pipelines.backends.base import InputSpec
 from pipelines.backends.tf.loader import SIGNATURE
-from pipelines.config import ModelConfig
+from pipelines.config import InputLayout, ModelConfig
 from pipelines.errors import PipelineError, first_sentence
+from pipelines.tensors import Tensors
 
 
 def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype) -> np.ndarray:
@@ -60,18 +61,29 @@ class LiteRTRunner:
                 f"{first_sentence(str(error))} (rebuild it with the quantize stage, or give a file "
                 "that tf.lite.TFLiteConverter wrote)"
             ) from error
-        ((self.input_name, self.input),) = self.runner.get_input_details().items()
-        ((self.output_name, self.output),) = self.runner.get_output_details().items()
-        layout = "NHWC" if self.model.is_image else ""
-        self.input_spec = litert_input_spec(self.input_name, self.input, layout)
+        self.inputs = self.runner.get_input_details()
+        self.outputs = self.runner.get_output_details()
+        images = {t.name for t in self.model.input_tensors if t.layout is InputLayout.image}
+        self.input_specs = [
+            litert_input_spec(name, details, "NHWC" if name in images else "")
+            for name, details in self.inputs.items()
+        ]
 
-    def infer(self, sample: np.ndarray) -> np.ndarray:
-        dtype = np.dtype(self.input["dtype"])
-        if is_quantized(self.input) and sample.dtype != dtype:
-            scale, zero_point = self.input["quantization"]
-            sample = quantize(sample, scale, zero_point, dtype)
-        out = self.runner(**{self.input_name: sample})[self.output_name]
-        if is_quantized(self.output):
-            scale, zero_point = self.output["quantization"]
+    def _fed(self, name: str, sample: np.ndarray) -> np.ndarray:
+        details = self.inputs[name]
+        dtype = np.dtype(details["dtype"])
+        if is_quantized(details) and sample.dtype != dtype:
+            scale, zero_point = details["quantization"]
+            return quantize(sample, scale, zero_point, dtype)
+        return sample
+
+    def _fetched(self, name: str, out: np.ndarray) -> np.ndarray:
+        details = self.outputs[name]
+        if is_quantized(details):
+            scale, zero_point = details["quantization"]
             return dequantize(out, scale, zero_point)
-        return out.astype(np.float32)
+        return out if out.dtype.kind in "iu" else out.astype(np.float32)
+
+    def infer(self, sample: Tensors) -> Tensors:
+        found = self.runner(**{name: self._fed(name, a) for name, a in sample.items()})
+        return {name: self._fetched(name, found[name]) for name in self.model.output_names}

@@ -17,13 +17,16 @@ import numpy as np
 
 from pipelines import sidecar
 from pipelines.backends.torch.verify import (
+    Args,
     Verification,
     check_sizes,
+    label,
     sizes_the_network_takes,
     verify,
 )
-from pipelines.config import ExportMethod, ModelConfig, TraceConfig
+from pipelines.config import ExportMethod, InputLayout, ModelConfig, TraceConfig
 from pipelines.errors import NotApplicable, PipelineError, first_lines
+from pipelines.tensors import Tensors
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +45,16 @@ def pick_device(setting: str) -> str:
 
 
 def _save(
-    method: ExportMethod, module, example, trace: TraceConfig, out: Path, dynamic: bool
+    method: ExportMethod,
+    module,
+    model: ModelConfig,
+    example: Args,
+    trace: TraceConfig,
+    out: Path,
+    dynamic: bool,
 ) -> tuple[list[str], int]:
-    """Write the artifact (an AOTInductor package with dynamic height and width if `dynamic`);
+    """Write the artifact (an AOTInductor package with the image inputs' height and width
+    dynamic if `dynamic`);
     return the tracer's warnings about shape or value specialisation, and the number height
     and width must be multiples of (1: any size)."""
     import torch
@@ -66,7 +76,7 @@ def _save(
                 ) from error
             torch.jit.save(scripted, str(out))
         else:
-            multiple = _save_aoti(module, example, trace, out, dynamic)
+            multiple = _save_aoti(module, model, example, trace, out, dynamic)
     messages = [
         " ".join(str(w.message).split())
         for w in caught
@@ -75,7 +85,7 @@ def _save(
     return graph_notes + list(dict.fromkeys(messages)), multiple  # warnings once each, in order
 
 
-def _trace(module, example) -> tuple[Any, list[str]]:
+def _trace(module, example: Args) -> tuple[Any, list[str]]:
     """`torch.jit.trace`, judged by numbers, not by graph structure: the tracer's own check
     retraces and fails on any difference between the two graphs, which networks whose Python
     takes other (equivalent) paths on a second call produce (nn.TransformerEncoder does).
@@ -99,35 +109,39 @@ def _trace(module, example) -> tuple[Any, list[str]]:
 SIZE_MULTIPLES = (1, 2, 4, 8, 16, 32)
 
 
-def _save_aoti(module, example, trace: TraceConfig, out: Path, dynamic: bool) -> int:
+def _save_aoti(
+    module, model: ModelConfig, example: Args, trace: TraceConfig, out: Path, dynamic: bool
+) -> int:
     """Export with torch.export and compile with AOTInductor; return the multiple height and
     width must be (see `_export_program`)."""
     import torch
 
-    program, multiple = _export_program(module, example, trace, dynamic)
+    program, multiple = _export_program(module, model, example, trace, dynamic)
     if multiple > 1:
         log.info("aoti: height and width are multiples of %d (any size failed)", multiple)
     torch._inductor.aoti_compile_and_package(program, package_path=str(out))
     return multiple
 
 
-def _export_program(module, example, trace: TraceConfig, dynamic: bool) -> tuple[Any, int]:
-    """torch.export's program, with height and width dynamic (if `dynamic`) in steps of the
-    smallest of SIZE_MULTIPLES that exports (and divides the traced size), and that step."""
+def _export_program(
+    module, model: ModelConfig, example: Args, trace: TraceConfig, dynamic: bool
+) -> tuple[Any, int]:
+    """torch.export's program, with the image inputs' height and width dynamic (if `dynamic`)
+    in steps of the smallest of SIZE_MULTIPLES that exports (and divides the traced sizes), and
+    that step."""
     import torch
 
-    sizes = example.shape[2:]
+    images = [t.layout is InputLayout.image for t in model.input_tensors]
+    sizes = [s for x, image in zip(example, images, strict=True) if image for s in x.shape[2:]]
     multiples = [m for m in SIZE_MULTIPLES if all(s % m == 0 for s in sizes)] if dynamic else [1]
     first_error: Exception | None = None
     for multiple in multiples:
         try:
             # strict=True (TorchDynamo) follows int(x.shape[2]) symbolically; non-strict
             # specialises it.
+            dims = tuple(_size_dims(trace, multiple) if image else None for image in images)
             program = torch.export.export(
-                module,
-                (example,),
-                dynamic_shapes=(_size_dims(trace, multiple),) if dynamic else None,
-                strict=True,
+                module, example, dynamic_shapes=dims if dynamic else None, strict=True
             )
             return program, multiple
         except Exception as error:
@@ -207,37 +221,57 @@ def _varying(shapes: list[list[int]]) -> list[int]:
 
 
 def _tensors(
-    model: ModelConfig, checked: Verification, traced_shape: list[int], fixed_shape: bool
-) -> tuple[sidecar.Tensor, sidecar.Tensor]:
-    """The input and output entries: batch 1, and height and width dynamic (-1) unless the
-    export only works at the traced shape."""
-    if fixed_shape:
-        input_shape, output_shape = traced_shape, checked.eager_shapes[0]
-    else:
-        input_shape = [1, model.input_shape[3], -1, -1]
-        output_shape = _varying(checked.eager_shapes)
-    return (
-        sidecar.Tensor(name=model.input_name, dtype=model.input_dtype.value, shape=input_shape),
-        sidecar.Tensor(name=model.output_name, dtype=checked.output_dtype, shape=output_shape),
+    model: ModelConfig, checked: Verification, example: Args, fixed_shape: bool
+) -> tuple[list[sidecar.Tensor], list[sidecar.Tensor]]:
+    """The input and output entries: batch 1, and the image inputs' height and width dynamic
+    (-1, and the outputs' dimensions that follow them) unless the export only works at the
+    traced shapes."""
+    inputs = [
+        sidecar.Tensor(
+            name=t.name,
+            dtype=t.dtype.value,
+            shape=[1, int(x.shape[1]), -1, -1]
+            if t.layout is InputLayout.image and not fixed_shape
+            else list(x.shape),
+        )
+        for t, x in zip(model.input_tensors, example, strict=True)
+    ]
+    sizes = checked.eager_shapes[:1] if fixed_shape else checked.eager_shapes
+    outputs = [
+        sidecar.Tensor(name=name, dtype=dtype, shape=_varying([shapes[i] for shapes in sizes]))
+        for i, (name, dtype) in enumerate(
+            zip(model.output_names, checked.output_dtypes, strict=True)
+        )
+    ]
+    return inputs, outputs
+
+
+def _example(model: ModelConfig, samples: Tensors) -> Args:
+    """The first sample of every input as PyTorch takes it: images NCHW, the rest as they are."""
+    import torch
+
+    # A fresh copy, not np.ascontiguousarray: with one channel the transposed view already counts
+    # as contiguous but keeps odd strides, which AOTInductor would bake into the package.
+    return tuple(
+        torch.from_numpy(
+            np.array(
+                samples[t.name][:1].transpose(0, 3, 1, 2)
+                if t.layout is InputLayout.image
+                else samples[t.name][:1],
+                order="C",
+            )
+        )
+        for t in model.input_tensors
     )
 
 
-def _example(model: ModelConfig, samples: np.ndarray):
-    """The first sample as PyTorch takes it: an image NCHW, anything else as it is."""
-    import torch
-
-    first = samples[:1].transpose(0, 3, 1, 2) if model.is_image else samples[:1]
-    # A fresh copy, not np.ascontiguousarray: with one channel the transposed view already counts
-    # as contiguous but keeps odd strides, which AOTInductor would bake into the package.
-    return torch.from_numpy(np.array(first, order="C"))
-
-
-def _other_sizes(module, model: ModelConfig, trace: TraceConfig, traced_shape: list[int]):
-    """The input shapes to verify besides the traced one, and why there are none where the
-    network takes one size only."""
+def _other_sizes(module, model: ModelConfig, trace: TraceConfig, example: Args):
+    """The inputs to verify besides the traced ones, and why there are none where the network
+    takes one size only or has no image input to resize."""
     if not model.is_image:
-        return [], "model.input_layout=none: exported and verified at model.input_shape only"
-    return sizes_the_network_takes(module.eval(), check_sizes(model, trace), traced_shape)
+        return [], "no image input: exported and verified at the configured input shapes only"
+    checks = check_sizes(model, trace, example)
+    return sizes_the_network_takes(module.eval(), model, checks, label(model, example))
 
 
 def export(
@@ -245,7 +279,7 @@ def export(
     module,
     model: ModelConfig,
     trace: TraceConfig,
-    samples: np.ndarray,
+    samples: Tensors,
     out: Path,
 ) -> sidecar.TorchExport:
     """Export `module` with `method` to `out`, verify it, and return its sidecar (without the
@@ -253,31 +287,31 @@ def export(
     import torch
 
     device = "cpu" if method is ExportMethod.aoti else pick_device(trace.device)
-    example = _example(model, samples).to(device)
-    traced_shape = list(example.shape)
-    shapes, fixed_reason = _other_sizes(module, model, trace, traced_shape)
+    example = tuple(x.to(device) for x in _example(model, samples))
+    traced_shape = label(model, example)
+    checks, fixed_reason = _other_sizes(module, model, trace, example)
     if fixed_reason:
         log.info("%s: exported at that size only, other sizes not checked", fixed_reason)
     module = module.to(device)
     started = time.perf_counter()
     tracer_warnings, size_multiple = _save(
-        method, module, example, trace, out, dynamic=not fixed_reason
+        method, module, model, example, trace, out, dynamic=not fixed_reason
     )
     # Logged, not recorded: the sidecar is part of the artifact, which must not depend on timing.
     log.info("%s: exported in %.1f s", method.name, time.perf_counter() - started)
     for message in tracer_warnings:
         log.warning("tracer: %s", message)
-    checked = verify(method, module, out, example, shapes, trace, device)
+    checked = verify(method, module, model, out, example, checks, trace, device)
     fixed_shape = _accept(method, checked, trace, traced_shape, tracer_warnings) or bool(
         fixed_reason
     )
-    input_entry, output_entry = _tensors(model, checked, traced_shape, fixed_shape)
+    input_entries, output_entries = _tensors(model, checked, example, fixed_shape)
     return sidecar.TorchExport(
         format="aoti" if method is ExportMethod.aoti else "torchscript",
         method=method.name,
         layout="NCHW",
-        inputs=[input_entry],
-        outputs=[output_entry],
+        inputs=input_entries,
+        outputs=output_entries,
         traced_shape=traced_shape,
         traced_on=device,
         traced_max_abs_error=checked.traced_error,

@@ -2,25 +2,28 @@
 
 from pathlib import Path
 
-import numpy as np
-
-from pipelines import sidecar
+from pipelines import sidecar, tensors
 from pipelines.backends.base import InputSpec
-from pipelines.config import ModelConfig
+from pipelines.config import InputLayout, ModelConfig
+from pipelines.tensors import Tensors
 
 
-def torch_input_spec(model: ModelConfig, recorded: sidecar.TorchExport | None = None) -> InputSpec:
+def torch_input_specs(
+    model: ModelConfig, recorded: sidecar.TorchExport | None = None
+) -> list[InputSpec]:
     """What a PyTorch model takes: as an exported file's sidecar records it, else the configured
-    input (an image: NCHW, any height and width)."""
-    layout = "NCHW" if model.is_image else ""
-    if recorded is not None:
-        tensor = recorded["inputs"][0]
-        return InputSpec(tensor["name"], tensor["shape"], (tensor["dtype"],), layout)
-    dtypes = (model.input_dtype.value,)
-    if not model.is_image:
-        return InputSpec(model.input_name, list(model.input_shape), dtypes, layout)
-    channels = model.input_shape[3]
-    return InputSpec(model.input_name, [1, channels, -1, -1], dtypes, layout)
+    inputs (an image: NCHW, any height and width)."""
+    specs = []
+    for i, t in enumerate(model.input_tensors):
+        image = t.layout is InputLayout.image
+        layout = "NCHW" if image else ""
+        if recorded is not None:
+            entry = recorded["inputs"][i]
+            specs.append(InputSpec(entry["name"], entry["shape"], (entry["dtype"],), layout))
+            continue
+        shape = [1, t.shape[3], -1, -1] if image else list(t.shape)
+        specs.append(InputSpec(t.name, shape, (t.dtype.value,), layout))
+    return specs
 
 
 class _TorchRunner:
@@ -34,21 +37,23 @@ class _TorchRunner:
     def _load(self):
         raise NotImplementedError
 
-    def _input_spec(self) -> InputSpec:
-        return torch_input_spec(self.model)
+    def _input_specs(self) -> list[InputSpec]:
+        return torch_input_specs(self.model)
 
     def load(self, threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
         self.fn = self._load()
-        self.input_spec = self._input_spec()
+        self.input_specs = self._input_specs()
 
-    def infer(self, sample: np.ndarray) -> np.ndarray:
+    def infer(self, sample: Tensors) -> Tensors:
         import torch
 
+        args = (torch.from_numpy(sample[t.name]) for t in self.model.input_tensors)
         with torch.inference_mode():
-            return self.fn(torch.from_numpy(sample)).numpy()
+            out = self.fn(*args)
+        return tensors.named(self.model.output_names, out, convert=lambda t: t.numpy())
 
 
 class TorchEagerRunner(_TorchRunner):
@@ -67,5 +72,5 @@ class TorchExportRunner(_TorchRunner):
 
         return loader.load_export(self.path, "cpu")
 
-    def _input_spec(self) -> InputSpec:
-        return torch_input_spec(self.model, sidecar.find(self.path, sidecar.TorchExport))
+    def _input_specs(self) -> list[InputSpec]:
+        return torch_input_specs(self.model, sidecar.find(self.path, sidecar.TorchExport))

@@ -1,5 +1,8 @@
 """Load an exported file back and compare it with eager PyTorch: at the traced size, at other
 sizes (a trace that baked the example's shape in fails there), and on every device it must run on.
+
+The network is called with a tuple of inputs (`args`, in config order, images NCHW) and its
+outputs are compared one by one, in the order it returns them.
 """
 
 from dataclasses import dataclass, field
@@ -8,9 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.backends.torch.loader import load_export
-from pipelines.config import ExportMethod, ModelConfig, TraceConfig
+from pipelines.config import ExportMethod, InputLayout, ModelConfig, TraceConfig
 from pipelines.errors import first_lines
 from pipelines.sidecar import SizeCheck
+
+Args = tuple  # the network's inputs, torch tensors in config order
 
 
 @dataclass
@@ -19,50 +24,77 @@ class Verification:
     sizes: list[SizeCheck] = field(default_factory=list)
     devices: dict[str, float] = field(default_factory=dict)  # max abs error where it loads
     hard_coded_devices: list[str] = field(default_factory=list)
-    eager_shapes: list[list[int]] = field(default_factory=list)  # traced size first
-    output_dtype: str = "float32"
+    # per size checked (traced size first), each output's shape
+    eager_shapes: list[list[list[int]]] = field(default_factory=list)
+    output_dtypes: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[SizeCheck]:
         return [c for c in self.sizes if not c["ok"]]
 
 
-def check_sizes(model: ModelConfig, trace: TraceConfig) -> list[list[int]]:
-    """The NCHW shapes to verify besides the traced one (configured, or two derived ones that
-    differ from it in both height and width)."""
-    _, height, width, channels = model.input_shape
+def label(model: ModelConfig, args: Args) -> list[int]:
+    """The shape a size check is known by: the first image input's (else the first input's)."""
+    layouts = [t.layout for t in model.input_tensors]
+    index = layouts.index(InputLayout.image) if InputLayout.image in layouts else 0
+    return list(args[index].shape)
+
+
+def check_sizes(model: ModelConfig, trace: TraceConfig, example: Args) -> list[Args]:
+    """The inputs to verify besides the traced ones: every image input at other heights and
+    widths (configured, or two derived ones that differ from the first image's in both), random;
+    the other inputs as in `example`."""
+    import torch
+
+    _, _, height, width = label(model, example)
     pairs = trace.check_sizes or [
         [height + height // 2, width + width // 4],
         [height + height // 4, width + width // 2],
     ]
-    return [[1, channels, h, w] for h, w in pairs]
+    generator = torch.Generator().manual_seed(0)
+    return [
+        tuple(
+            torch.rand([1, x.shape[1], h, w], generator=generator)
+            if t.layout is InputLayout.image
+            else x
+            for t, x in zip(model.input_tensors, example, strict=True)
+        )
+        for h, w in pairs
+    ]
 
 
 def sizes_the_network_takes(
-    module, shapes: list[list[int]], traced_shape: list[int]
-) -> tuple[list[list[int]], str]:
-    """`shapes`, or none if eager PyTorch itself refuses one of them (a recurrent layer over
+    module, model: ModelConfig, checks: list[Args], traced_shape: list[int]
+) -> tuple[list[Args], str]:
+    """`checks`, or none if eager PyTorch itself refuses one of them (a recurrent layer over
     image rows, a flatten into a linear layer: the network takes one size only), with why."""
-    import torch
-
-    generator = torch.Generator().manual_seed(0)
-    for shape in shapes:
+    for args in checks:
         try:
-            _run(module, torch.rand(shape, generator=generator))
+            _run(module, args)
         except Exception as error:
             return [], (
-                f"the network itself takes only {traced_shape} (eager PyTorch at {shape}: "
-                f"{first_lines(error, 1)})"
+                f"the network itself takes only {traced_shape} (eager PyTorch at "
+                f"{label(model, args)}: {first_lines(error, 1)})"
             )
-    return shapes, ""
+    return checks, ""
 
 
-def _run(fn, x) -> np.ndarray:
+def _run(fn, args: Args) -> list[np.ndarray]:
+    """The outputs of `fn(*args)` in the order it returns them, on the CPU (reals float32)."""
     import torch
 
     with torch.inference_mode():
-        out = fn(x).detach().cpu()
-    return (out if out.dtype in (torch.int32, torch.int64) else out.float()).numpy()
+        out = fn(*args)
+    found = list(out.values()) if isinstance(out, dict) else out
+    found = list(found) if isinstance(found, tuple | list) else [found]
+    return [
+        (o if o.dtype in (torch.int32, torch.int64) else o.float()).detach().cpu().numpy()
+        for o in found
+    ]
+
+
+def _max_error(actual: list[np.ndarray], expected: list[np.ndarray]) -> float:
+    return max(float(np.abs(a - e).max(initial=0.0)) for a, e in zip(actual, expected, strict=True))
 
 
 def _source(node) -> str:
@@ -92,17 +124,17 @@ def _device_constants(loaded) -> list[str]:
     return sorted(set(found))
 
 
-def _check_size(loaded, x, expected: np.ndarray, atol: float) -> SizeCheck:
-    """The export against eager PyTorch's output `expected` on `x`."""
-    shape = list(x.shape)
+def _check_size(loaded, args: Args, shape: list[int], expected, atol: float) -> SizeCheck:
+    """The export against eager PyTorch's outputs `expected` on `args` (known by `shape`)."""
     try:
-        actual = _run(loaded, x)
+        actual = _run(loaded, args)
     except Exception as error:
         return SizeCheck(shape=shape, ok=False, max_abs_error=None, problem=first_lines(error, 1))
-    if actual.shape != expected.shape:
-        problem = f"output shape {list(actual.shape)} instead of {list(expected.shape)}"
+    got, want = [list(a.shape) for a in actual], [list(e.shape) for e in expected]
+    if got != want:
+        problem = f"output shapes {got} instead of {want}"
         return SizeCheck(shape=shape, ok=False, max_abs_error=None, problem=problem)
-    max_error = float(np.abs(actual - expected).max())
+    max_error = _max_error(actual, expected)
     too_far = None if max_error <= atol else f"max abs error {max_error:.3g} > {atol:g}"
     return SizeCheck(shape=shape, ok=too_far is None, max_abs_error=max_error, problem=too_far)
 
@@ -110,35 +142,32 @@ def _check_size(loaded, x, expected: np.ndarray, atol: float) -> SizeCheck:
 def verify(
     method: ExportMethod,
     module,
+    model: ModelConfig,
     path: Path,
-    example,
-    shapes: list[list[int]],
+    example: Args,
+    checks: list[Args],
     trace: TraceConfig,
     device: str,
 ) -> Verification:
-    """Compare the export at `path` with eager PyTorch at the traced size and at `shapes` on the
-    CPU, and at the traced size on `device` (where `example` is)."""
-    import torch
-
+    """Compare the export at `path` with eager PyTorch at the traced size and on `checks` on
+    the CPU, and at the traced size on `device` (where `example` is)."""
     loaded = load_export(path, "cpu")
     cpu_module = module.to("cpu")
-    expected = _run(cpu_module, example.cpu())
-    traced_error = float(np.abs(_run(loaded, example.cpu()) - expected).max())
+    on_cpu = tuple(x.cpu() for x in example)
+    expected = _run(cpu_module, on_cpu)
+    traced_error = _max_error(_run(loaded, on_cpu), expected)
     result = Verification(
         traced_error=traced_error,
-        eager_shapes=[list(expected.shape)],
-        output_dtype=expected.dtype.name,
+        eager_shapes=[[list(e.shape) for e in expected]],
+        output_dtypes=[e.dtype.name for e in expected],
     )
     if method is not ExportMethod.aoti:
         result.hard_coded_devices = _device_constants(loaded)
-    generator = torch.Generator().manual_seed(0)
-    for shape in shapes:
-        x = torch.rand(shape, generator=generator)
-        eager = _run(cpu_module, x)
-        result.sizes.append(_check_size(loaded, x, eager, trace.atol))
-        result.eager_shapes.append(list(eager.shape))
+    for args in checks:
+        eager = _run(cpu_module, args)
+        result.sizes.append(_check_size(loaded, args, label(model, args), eager, trace.atol))
+        result.eager_shapes.append([list(e.shape) for e in eager])
     result.devices["cpu"] = traced_error
     if device != "cpu" and method is not ExportMethod.aoti:
-        on_device = _run(load_export(path, device), example)
-        result.devices[device] = float(np.abs(on_device - expected).max())
+        result.devices[device] = _max_error(_run(load_export(path, device), example), expected)
     return result
