@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load()
     cfg.evaluate.languages = list(Language)
-    inputs, _ = data.load_eval(paths.DATASET)
+    inputs, _ = data.load_eval(paths.DATASET, cfg.model)
     with_cpp = [a for a in artifacts(cfg) if a.cpp_runtime in cfg.cpp.runtimes]
     cells = plan(cfg, with_cpp, paths.CPP_BIN)
     settings = RunSettings(warmup=10, runs=args.runs, threads=args.threads, timeout_s=600)

@@ -141,10 +141,11 @@ class TensorConfig:
     dtype: InputDtype = InputDtype.float32
     layout: InputLayout = InputLayout.none
 
-    def check(self, key: str) -> None:
+    def check(self, keys: dict[str, str]) -> None:
+        """Check the fields, naming them by `keys` (field -> the config key that sets it)."""
         _require(
             re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", self.name) is not None,
-            f"{key}.name",
+            keys["name"],
             self.name,
             "identifiers (a letter, then letters, digits or _)",
         )
@@ -152,14 +153,14 @@ class TensorConfig:
         if self.layout is InputLayout.image:
             _require(
                 len(shape) == 4 and shape[0] == 1 and all(d > 0 for d in shape),
-                f"{key}.shape",
+                keys["shape"],
                 shape,
-                f"[1, height, width, channels] with positive sizes (or set {key}.layout=none "
+                f"[1, height, width, channels] with positive sizes (or set {keys['layout']}=none "
                 "for a sequence, token or feature input)",
             )
         _require(
             len(shape) >= 1 and shape[0] == 1 and all(d > 0 for d in shape),
-            f"{key}.shape",
+            keys["shape"],
             shape,
             "[1, ...] with positive sizes (batch 1 first)",
         )
@@ -201,14 +202,19 @@ class ModelConfig:
     torch_code: str = "${network_file:${model.torch}}"
 
     def check(self) -> None:
+        for i, tensor in enumerate(self.inputs):
+            tensor.check({k: f"model.inputs[{i}].{k}" for k in ("name", "shape", "layout")})
         _require(
             (self.input_shape is None) != (not self.inputs),
             "model.input_shape",
             self.input_shape,
             "a shape when model.inputs is empty, and null when model.inputs lists the inputs",
         )
-        for i, tensor in enumerate(self.input_tensors):
-            tensor.check("model.input_shape" if not self.inputs else f"model.inputs[{i}]")
+        if not self.inputs:
+            self.input_tensors[0].check(
+                {"name": "model.input_name", "shape": "model.input_shape"}
+                | {"layout": "model.input_layout"}
+            )
         names = [t.name for t in self.input_tensors] + self.output_names
         for name in self.output_names:
             _require(

@@ -156,7 +156,7 @@ def export_keras(
     from pipelines.backends.keras import loader
 
     keras_model = loader.restore(model, paths.TF_CHECKPOINT)
-    inputs, _ = data.load_eval(paths.DATASET)
+    inputs, _ = data.load_eval(paths.DATASET, model)
     return exporter(keras_model, model, out, inputs, predict_keras(keras_model, model, inputs))
 
 

@@ -102,10 +102,13 @@ def run(args: argparse.Namespace) -> str:
     from pipelines.backends.base import benchmark
     from pipelines.backends.registry import python_runner
 
+    arrays = {
+        path: read_inputs(path) for _, path in args.input
+    }  # before the config: its error first
     cfg = load(args.params)
     sources = _by_name("input", args.input, [t.name for t in cfg.model.input_tensors])
     destinations = _by_name("output", args.output, cfg.model.output_names)
-    inputs = {name: read_inputs(path) for name, path in sources.items()}
+    inputs = {name: arrays[path] for name, path in sources.items()}
     runner = python_runner(args.runtime, args.model, cfg)
     outputs, stats = benchmark(
         runner,

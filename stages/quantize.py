@@ -18,7 +18,7 @@ def main(cfg: Config, mode: QuantMode) -> None:
         from pipelines.backends.tflite.export import FULL_INTEGER, quantize
 
         calibration = (
-            data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples)
+            data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples, cfg.model)
             if mode in FULL_INTEGER
             else None
         )

@@ -22,7 +22,7 @@ def main(cfg: Config, method: ExportMethod) -> None:
         from pipelines.backends.torch import export, loader
 
         module = loader.restore(cfg.model, paths.TORCH_WEIGHTS)
-        inputs, _ = data.load_eval(paths.DATASET)
+        inputs, _ = data.load_eval(paths.DATASET, cfg.model)
         twin = twin_check(cfg.model, module, inputs)
         info = export.export(method, module, cfg.model, cfg.trace, inputs, artifact)
         info["twin_vs_tf"] = twin

@@ -176,3 +176,38 @@ class RecurrentRegressor(nn.Module):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         _, last = self.gru(frames)
         return self.head(last[-1])
+
+
+def keras_two_in_two_out(vocabulary: int = 50, dim: int = 8, classes: int = 4):
+    """An image and token ids in; class logits and a per-pixel mask out (the ids' mean
+    embedding gates the image features of the mask)."""
+    import keras
+    from keras import layers
+
+    image = keras.Input(shape=(32, 32, 3), name="image")
+    ids = keras.Input(shape=(8,), dtype="int32", name="ids")
+    features = layers.Conv2D(dim, 3, padding="same", activation="relu")(image)
+    context = layers.GlobalAveragePooling1D()(layers.Embedding(vocabulary, dim)(ids))
+    pooled = layers.GlobalAveragePooling2D()(features)
+    logits = layers.Dense(classes)(layers.Concatenate()([pooled, context]))
+    gated = features * layers.Reshape((1, 1, dim))(context)
+    mask = layers.Conv2D(1, 1, activation="sigmoid")(gated)
+    return keras.Model([image, ids], [logits, mask])
+
+
+class TwoInTwoOut(nn.Module):
+    """The PyTorch two-input, two-output network: forward(image, ids) -> (logits, mask)."""
+
+    def __init__(self, vocabulary: int = 50, dim: int = 8, classes: int = 4):
+        super().__init__()
+        self.features = nn.Conv2d(3, dim, 3, padding=1)
+        self.embed = nn.Embedding(vocabulary, dim)
+        self.head = nn.Linear(2 * dim, classes)
+        self.to_mask = nn.Conv2d(dim, 1, 1)
+
+    def forward(self, image: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = torch.relu(self.features(image))
+        context = self.embed(ids).mean(dim=1)
+        logits = self.head(torch.cat([features.mean(dim=(2, 3)), context], dim=1))
+        mask = torch.sigmoid(self.to_mask(features * context[:, :, None, None]))
+        return logits, mask

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pipelines import data, sidecar
-from pipelines.config import DataSource
+from pipelines.config import DataSource, ModelConfig
 from pipelines.errors import PipelineError
 from tests.conftest import BIN, REPO, TINY_SR, run
 
@@ -461,10 +461,10 @@ def test_a_bad_input_prints_the_documented_line(name, tmp_path, request):
     ],
 )
 def test_too_few_calibration_samples_names_the_fix_for_the_source(tmp_path, source, fix):
-    samples = np.zeros((4, 8, 8, 3), np.float32)
+    samples = {"input": np.zeros((4, 8, 8, 3), np.float32)}
     data.save(data.Dataset(None, None, samples, None, samples), tmp_path, source)
     with pytest.raises(PipelineError) as error:
-        data.load_calibration(tmp_path, 8)
+        data.load_calibration(tmp_path, 8, ModelConfig(name="x", input_shape=[1, 8, 8, 3]))
     message = str(error.value)
     assert f"only 4 calibration samples were kept from data.source={source.name}" in message
     assert fix in message

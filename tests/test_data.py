@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from pipelines.config import DataConfig, DataSource
+from pipelines.config import (
+    DataConfig,
+    DataSource,
+    InputDtype,
+    InputLayout,
+    ModelConfig,
+    TensorConfig,
+)
 from pipelines.data import arrays
 from pipelines.errors import PipelineError
 from tests.conftest import token_model
@@ -19,9 +26,9 @@ def _data(tmp_path, values: np.ndarray) -> DataConfig:
 def test_integer_ids_stay_integers_in_the_model_dtype(tmp_path):
     ids = np.arange(12, dtype=np.int64).reshape(2, 6)
     dataset = arrays.build(_data(tmp_path, ids), TOKENS)
-    assert dataset.eval_inputs.dtype == np.int32
-    assert (dataset.eval_inputs == ids).all()
-    assert dataset.calibration.dtype == np.int32
+    assert dataset.eval_inputs["input"].dtype == np.int32
+    assert (dataset.eval_inputs["input"] == ids).all()
+    assert dataset.calibration["input"].dtype == np.int32
 
 
 def test_real_values_for_token_ids_are_refused_naming_the_fix(tmp_path):
@@ -31,3 +38,37 @@ def test_real_values_for_token_ids_are_refused_naming_the_fix(tmp_path):
         f"data.eval_inputs={str(tmp_path / 'x.npy')!r} holds float32 values but "
         "model.input_dtype=int32 (save the integer ids with np.save(path, x.astype(np.int32)))"
     )
+
+
+def _two_inputs() -> ModelConfig:
+    return ModelConfig(
+        name="two",
+        inputs=[
+            TensorConfig("image", [1, 4, 4, 3], layout=InputLayout.image),
+            TensorConfig("ids", [1, 6], InputDtype.int64),
+        ],
+    )
+
+
+def test_several_inputs_come_from_one_npz_by_name_in_the_model_order(tmp_path):
+    ids = np.arange(12).reshape(2, 6)
+    image = np.ones((2, 4, 4, 3), np.float64)
+    np.savez(tmp_path / "x.npz", ids=ids, image=image, extra=np.zeros(2))
+    config = DataConfig(source=DataSource.arrays, eval_inputs=str(tmp_path / "x.npz"))
+    dataset = arrays.build(config, _two_inputs())
+    assert list(dataset.eval_inputs) == ["image", "ids"]
+    assert dataset.eval_inputs["image"].dtype == np.float32
+    assert (
+        dataset.eval_inputs["ids"].dtype == np.int64 and (dataset.eval_inputs["ids"] == ids).all()
+    )
+
+
+def test_an_npz_without_an_input_or_one_array_for_two_inputs_is_refused(tmp_path):
+    np.savez(tmp_path / "x.npz", image=np.ones((2, 4, 4, 3), np.float32))
+    config = DataConfig(source=DataSource.arrays, eval_inputs=str(tmp_path / "x.npz"))
+    with pytest.raises(
+        PipelineError, match=r"holds \['image'\] but not the model inputs \['ids'\]"
+    ):
+        arrays.build(config, _two_inputs())
+    with pytest.raises(PipelineError, match=r"is one array but the model takes \['image', 'ids'\]"):
+        arrays.build(_data(tmp_path, np.ones((2, 4, 4, 3), np.float32)), _two_inputs())

@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from pipelines.config import Framework, ModelConfig
+from pipelines.config import Framework, ModelConfig, TensorConfig
 from pipelines.errors import DEBUG_ENV, PipelineError, cause_chain, report
 from pipelines.models.builder import build_network
 from tests.conftest import REPO, run
@@ -115,7 +115,7 @@ def test_an_unexpected_exception_is_one_line_and_its_traceback_goes_to_the_stage
     assert "Traceback" in detail and detail.count("graph diff line\n") >= 300
 
 
-def test_a_network_with_two_inputs_is_refused_in_one_line(tmp_path, monkeypatch):
+def test_a_network_with_more_inputs_than_configured_is_refused_in_one_line(tmp_path, monkeypatch):
     (tmp_path / "two_inputs.py").write_text(
         "import torch\n"
         "class Pair(torch.nn.Module):\n"
@@ -128,7 +128,15 @@ def test_a_network_with_two_inputs_is_refused_in_one_line(tmp_path, monkeypatch)
     monkeypatch.syspath_prepend(str(tmp_path))
     model = ModelConfig(name="x", input_shape=[1, 8, 8, 1])
     model.torch._target_ = "two_inputs.Pair"  # type: ignore[union-attr]
-    with pytest.raises(PipelineError, match=r"^two_inputs.Pair builds a network with 2 inputs: "):
+    with pytest.raises(
+        PipelineError,
+        match=r"^two_inputs.Pair builds a network with 2 inputs but the config declares 1 "
+        r"\(list them in model.inputs: ",
+    ):
         build_network(model, Framework.torch)
     model.torch._target_ = "two_inputs.One"  # type: ignore[union-attr]
     build_network(model, Framework.torch)  # defaults and **options are not inputs
+    model.torch._target_ = "two_inputs.Pair"  # type: ignore[union-attr]
+    model.input_shape = None
+    model.inputs = [TensorConfig("image", [1, 8, 8, 1]), TensorConfig("mask", [1, 8, 8, 1])]
+    build_network(model, Framework.torch)  # declared: accepted

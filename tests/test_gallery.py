@@ -23,8 +23,22 @@ SAMPLES = 4
 
 
 @dataclass(frozen=True)
+class Input:
+    """One model input and the random samples drawn for it."""
+
+    name: str = "input"
+    shape: tuple[int, ...] = (1, 32, 32, 3)
+    layout: str = "image"
+    vocabulary: int = 0  # token ids in [0, vocabulary) as int32; 0: real values in [0, 1)
+
+    @property
+    def dtype(self) -> str:
+        return "int32" if self.vocabulary else "float32"
+
+
+@dataclass(frozen=True)
 class Entry:
-    """One gallery project: a Keras network and a PyTorch network taking the same input, each
+    """One gallery project: a Keras network and a PyTorch network taking the same inputs, each
     described for the README."""
 
     name: str
@@ -32,9 +46,8 @@ class Entry:
     keras_label: str
     torch: str  # an nn.Module class in tests/gallery.py
     torch_label: str
-    input_shape: tuple[int, ...] = (1, 32, 32, 3)
-    layout: str = "image"  # model.input_layout
-    vocabulary: int = 0  # token ids in [0, vocabulary) as int32; 0: real values in [0, 1)
+    inputs: tuple[Input, ...] = (Input(),)
+    outputs: tuple[str, ...] = ()  # model.outputs (empty: one output)
 
 
 GALLERY = [
@@ -66,8 +79,7 @@ GALLERY = [
         "`LSTM` over a sequence of 12 feature vectors (`unroll=True`)",
         "RecurrentRegressor",
         "`nn.GRU` over a sequence of 12 feature vectors",
-        input_shape=(1, 12, 6),
-        layout="none",
+        inputs=(Input(shape=(1, 12, 6), layout="none"),),
     ),
     Entry(
         "tokens",
@@ -75,9 +87,19 @@ GALLERY = [
         "token ids (int32) → `Embedding`, 1-D convolution, pooling",
         "TokenClassifier",
         "token ids (int32) → `nn.Embedding`, `nn.TransformerEncoder`, pooling",
-        input_shape=(1, 16),
-        layout="none",
-        vocabulary=100,
+        inputs=(Input(shape=(1, 16), layout="none", vocabulary=100),),
+    ),
+    Entry(
+        "two_io",
+        "keras_two_in_two_out",
+        "two inputs (an image, int32 token ids) → two outputs (class logits, a per-pixel mask)",
+        "TwoInTwoOut",
+        "two inputs (an image, int32 token ids) → two outputs (class logits, a per-pixel mask)",
+        inputs=(
+            Input(name="image"),
+            Input(name="ids", shape=(1, 8), layout="none", vocabulary=50),
+        ),
+        outputs=("logits", "mask"),
     ),
 ]
 
@@ -85,14 +107,35 @@ TF_ARTIFACTS = ["tf/savedmodel", "tf/frozen", "tflite/float32", "tflite/int8"]
 TORCH_ARTIFACTS = ["torch/trace", "torch/script", "torch/aoti"]
 
 
+def _signature(entry: Entry) -> list[str]:
+    """The one-input keys, or model.inputs / model.outputs for several."""
+    if len(entry.inputs) == 1 and not entry.outputs:
+        (one,) = entry.inputs
+        return [
+            f"model.input_shape={list(one.shape)}".replace(" ", ""),
+            f"model.input_layout={one.layout}",
+            f"model.input_dtype={one.dtype}",
+        ]
+    inputs = ",".join(
+        f"{{name:{i.name},shape:{list(i.shape)},dtype:{i.dtype},layout:{i.layout}}}".replace(
+            " ", ""
+        )
+        for i in entry.inputs
+    )
+    return [
+        "model.input_shape=null",
+        f"model.inputs=[{inputs}]",
+        f"model.outputs=[{','.join(entry.outputs)}]",
+        "data.eval_inputs=inputs/eval_x.npz",
+    ]
+
+
 def overrides(entry: Entry) -> list[str]:
     return [
         "model=custom",
         f"model.keras._target_=tests.gallery.{entry.keras}",
         f"model.torch._target_=tests.gallery.{entry.torch}",
-        f"model.input_shape={list(entry.input_shape)}".replace(" ", ""),
-        f"model.input_layout={entry.layout}",
-        f"model.input_dtype={'int32' if entry.vocabulary else 'float32'}",
+        *_signature(entry),
         f"data.eval_samples={SAMPLES}",
         f"quantize.calibration_samples={SAMPLES}",
         "quantize.modes=[float32,int8]",
@@ -121,13 +164,17 @@ def write_user_files(project: Path, entry: Entry) -> None:
             layer.running_mean.uniform_(-0.5, 0.5)
             layer.running_var.uniform_(0.5, 2.0)
     torch.save(module.state_dict(), project / "inputs/weights.pt")
-    rng, shape = np.random.default_rng(0), (SAMPLES, *entry.input_shape[1:])
-    inputs = (
-        rng.integers(0, entry.vocabulary, shape, dtype=np.int32)
-        if entry.vocabulary
-        else rng.random(shape, np.float32)
-    )
-    np.save(project / "inputs/eval_x.npy", inputs)
+    rng = np.random.default_rng(0)
+    inputs = {
+        i.name: rng.integers(0, i.vocabulary, (SAMPLES, *i.shape[1:]), dtype=np.int32)
+        if i.vocabulary
+        else rng.random((SAMPLES, *i.shape[1:]), np.float32)
+        for i in entry.inputs
+    }
+    if len(inputs) == 1:
+        np.save(project / "inputs/eval_x.npy", inputs[entry.inputs[0].name])
+    else:
+        np.savez(project / "inputs/eval_x.npz", **inputs)
 
 
 def _start(project: Path) -> subprocess.Popen:

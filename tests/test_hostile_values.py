@@ -13,7 +13,15 @@ import pytest
 from omegaconf import OmegaConf
 
 from pipelines.compose import compose, to_params_yaml
-from pipelines.config import BuilderConfig, Config, ConfigError, CppConfig, ModelConfig, validate
+from pipelines.config import (
+    BuilderConfig,
+    Config,
+    ConfigError,
+    CppConfig,
+    ModelConfig,
+    TensorConfig,
+    validate,
+)
 from pipelines.errors import PipelineError
 from tests.conftest import REPO, run, run_module, tracked_files
 
@@ -26,6 +34,8 @@ HOSTILE = "x;touch PWNED $(touch PWNED) `touch PWNED` | touch PWNED && touch PWN
 REFUSED_AT_LOAD = {  # hostile values, refused when params.yaml is loaded
     "model.input_name": HOSTILE,
     "model.output_name": HOSTILE,
+    "model.inputs": [TensorConfig(name=HOSTILE, shape=[1, 4])],
+    "model.outputs": [HOSTILE],
     "trace.device": HOSTILE,
     "cpp.cxx_flags": ["-O2", HOSTILE],
     "sweep.remote": HOSTILE,
@@ -61,6 +71,8 @@ def string_keys(schema: type, prefix: str = "") -> set[str]:
             keys |= string_keys(kind, key + ".")  # type: ignore[arg-type]
         elif kind in (str, Any) or str in get_args(kind):
             keys.add(key)
+        elif any(dataclasses.is_dataclass(a) and string_keys(a) for a in get_args(kind)):
+            keys.add(key)  # a list of records with strings: classified as a whole
     return keys
 
 

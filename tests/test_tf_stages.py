@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipelines import tensors
 from tests.conftest import TINY_SR, run_module
 
 
@@ -45,7 +46,7 @@ def sidecar(path: Path) -> dict:
 def test_checkpoint_writes_both_frameworks_and_the_evaluation_set(tiny_sr):
     assert (tiny_sr / "artifacts/checkpoint/tf/ckpt.index").is_file()
     assert (tiny_sr / "artifacts/checkpoint/torch/weights.pt").is_file()
-    inputs = np.load(tiny_sr / "artifacts/dataset/eval_inputs.npy")
+    inputs = tensors.load(tiny_sr / "artifacts/dataset/eval_inputs.npz")["input"]
     targets = np.load(tiny_sr / "artifacts/dataset/eval_targets.npy")
     assert inputs.shape == (4, 16, 16, 3) and targets.shape == (4, 32, 32, 3)
     summary = sidecar(tiny_sr / "artifacts/checkpoint/summary.json")
@@ -67,6 +68,9 @@ def test_frozen_graph_and_savedmodel_use_the_configured_names(tiny_sr):
 def test_names_are_configurable(tmp_path, tiny_sr):
     shutil.copytree(tiny_sr / "artifacts", tmp_path / "artifacts")
     compose(tmp_path, "model.input_name=lowres", "model.output_name=highres")
+    dataset = tmp_path / "artifacts/dataset/eval_inputs.npz"
+    # what the checkpoint stage (which a renamed input reruns) writes: the samples by name
+    tensors.save({"lowres": tensors.load(dataset)["input"]}, dataset)
     stage(tmp_path, "stages.freeze")
     frozen = sidecar(tmp_path / "artifacts/frozen/model.json")
     assert (frozen["inputs"][0]["node"], frozen["outputs"][0]["node"]) == ("lowres:0", "highres:0")
@@ -134,7 +138,7 @@ def test_a_model_the_converter_refuses_is_not_applicable_naming_the_op_and_the_f
     network = getattr(user_model, builder)()
     model = ModelConfig(name="user", task=Task.generic, input_shape=shape)
     x = np.random.default_rng(0).random((2, *shape[1:]), dtype=np.float32)
-    savedmodel(network, model, tmp_path / "model", x, np.asarray(network(x)))
+    savedmodel(network, model, tmp_path / "model", {"input": x}, {"output": np.asarray(network(x))})
     with pytest.raises(NotApplicable) as caught:
         convert(tmp_path / "model", QuantMode.float32, model, None)
     assert (

@@ -12,7 +12,7 @@ from tests.conftest import token_model
 from tests.user_model import DeviceBound, ShapeTrap, UserNet
 
 MODEL = ModelConfig(name="user", task=Task.generic, input_shape=[1, 16, 16, 3])
-EXAMPLE = np.random.default_rng(0).random((2, 16, 16, 3), dtype=np.float32)
+EXAMPLE = {"input": np.random.default_rng(0).random((2, 16, 16, 3), dtype=np.float32)}
 
 
 def test_tracing_the_shape_trap_fails_naming_the_size_and_the_fix(tmp_path):
@@ -179,9 +179,9 @@ def test_token_ids_are_exported_as_integers_at_the_configured_shape(tmp_path, me
     tokens = token_model(5)
     ids = np.array([[1, 2, 3, 4, 5], [9, 8, 7, 6, 5]], np.int32)
     network = TokenNet().eval()
-    info = export(method, network, tokens, TraceConfig(), ids, tmp_path / f"m{suffix}")
+    info = export(method, network, tokens, TraceConfig(), {"input": ids}, tmp_path / f"m{suffix}")
     assert info["inputs"][0] == {"name": "input", "dtype": "int32", "shape": [1, 5]}
-    assert info["fixed_shape"] and "model.input_layout=none" in info["fixed_shape_reason"]
+    assert info["fixed_shape"] and "no image input" in info["fixed_shape_reason"]
     x = torch.from_numpy(ids[1:])
     with torch.inference_mode():
         assert torch.allclose(load_export(tmp_path / f"m{suffix}")(x), network(x), atol=1e-6)

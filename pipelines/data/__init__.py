@@ -81,9 +81,20 @@ def save(dataset: Dataset, directory: Path, source: DataSource) -> None:
     (directory / INFO).write_text(json.dumps(info, indent=2) + "\n")
 
 
-def load_eval(directory: Path) -> tuple[Tensors, np.ndarray | None]:
+def _for_model(samples: Tensors, model: ModelConfig, directory: Path) -> Tensors:
+    """`samples` in the model's input order; refused if they are another model's inputs."""
+    names = [t.name for t in model.input_tensors]
+    if sorted(samples) != sorted(names):
+        raise PipelineError(
+            f"{directory} holds the inputs {sorted(samples)} but the model takes {names} "
+            "(the checkpoint stage writes them: run dvc repro)"
+        )
+    return {name: samples[name] for name in names}
+
+
+def load_eval(directory: Path, model: ModelConfig) -> tuple[Tensors, np.ndarray | None]:
     """Evaluation inputs and (if present) targets written by :func:`save`."""
-    inputs = tensors.load(directory / EVAL_INPUTS)
+    inputs = _for_model(tensors.load(directory / EVAL_INPUTS), model, directory)
     targets_path = directory / EVAL_TARGETS
     return inputs, (np.load(targets_path) if targets_path.exists() else None)
 
@@ -97,10 +108,10 @@ MORE_CALIBRATION = {
 }
 
 
-def load_calibration(directory: Path, count: int) -> Tensors:
+def load_calibration(directory: Path, count: int, model: ModelConfig) -> Tensors:
     """The first `count` calibration samples; fails, naming the fix for the data source in use,
     if fewer were kept."""
-    samples = tensors.load(directory / CALIBRATION)
+    samples = _for_model(tensors.load(directory / CALIBRATION), model, directory)
     kept = tensors.count(samples)
     if kept < count:
         source = DataSource[json.loads((directory / INFO).read_text())["source"]]

@@ -31,13 +31,14 @@ def _load(key: str, path: str) -> np.ndarray | Tensors:
     return loaded
 
 
-def _as_input(key: str, path: str, array: np.ndarray, spec: TensorConfig) -> np.ndarray:
-    """`array` in the input's dtype; integer inputs (token ids) must be saved as integers."""
+def _as_input(key: str, path: str, array: np.ndarray, spec: TensorConfig, dtype_key: str):
+    """`array` in the input's dtype (set by `dtype_key`); integer inputs (token ids) must be
+    saved as integers."""
     dtype = np.dtype(spec.dtype.value)
     if dtype.kind in "iu" and array.dtype.kind not in "iub":
         raise PipelineError(
-            f"data.{key}={path!r} holds {array.dtype.name} values for the {dtype.name} input "
-            f"{spec.name!r} (save the integer ids with np.save(path, x.astype(np.{dtype.name})))"
+            f"data.{key}={path!r} holds {array.dtype.name} values but {dtype_key}={dtype.name} "
+            f"(save the integer ids with np.save(path, x.astype(np.{dtype.name})))"
         )
     return array.astype(dtype)
 
@@ -58,7 +59,15 @@ def _inputs(key: str, path: str, model: ModelConfig) -> Tensors:
             f"data.{key}={path!r} holds {sorted(loaded)} but not the model inputs {missing} "
             "(save one array per input name with np.savez)"
         )
-    found = {s.name: _as_input(key, path, loaded[s.name], s) for s in specs}
+    dtype_keys = (
+        [f"model.inputs[{i}].dtype" for i in range(len(specs))]
+        if model.inputs
+        else ["model.input_dtype"]
+    )
+    found = {
+        s.name: _as_input(key, path, loaded[s.name], s, dtype_key)
+        for s, dtype_key in zip(specs, dtype_keys, strict=True)
+    }
     tensors.count(found)  # the same number of samples for every input
     return found
 

@@ -105,7 +105,7 @@ def _references(cells, runs) -> dict[Framework, Tensors]:
 
 def evaluate(cfg: Config, workdir: Path, bin_dir: Path = paths.CPP_BIN) -> Evaluation:
     """Run the whole matrix and return judged results plus report material."""
-    inputs, targets = data.load_eval(paths.DATASET)
+    inputs, targets = data.load_eval(paths.DATASET, cfg.model)
     cells = plan(cfg, artifacts(cfg), bin_dir)
     runs = run_cells(cells, write_inputs(inputs, cfg.model, workdir), workdir, cfg)
     originals = _references(cells, runs)
@@ -231,7 +231,9 @@ def _layer_diagnostics(cfg: Config, inputs: Tensors) -> dict[str, list[dict[str,
         return {}
     from pipelines.evaluate.debugger import layer_errors
 
-    calibration = data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples)
+    calibration = data.load_calibration(
+        paths.DATASET, cfg.quantize.calibration_samples, cfg.model
+    )
     rows = layer_errors(paths.SAVEDMODEL_DIR, cfg.model, calibration, tensors.rows(inputs, 0, 8))
     label = " and ".join(m.name for m in integer_modes)
     return {label: rows[: cfg.evaluate.debug_layers]}

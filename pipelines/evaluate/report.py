@@ -26,6 +26,7 @@ def metrics_json(summary: dict[str, Any], results: Sequence[CellResult]) -> dict
             }
         if r.errors is not None:
             entry["max_abs"] = r.errors["max_abs"]
+        entry |= {f"max_abs_{name}": e["max_abs"] for name, e in r.output_errors.items()}
         entry |= {k: round(v, 4) for k, v in r.quality.items()}
         cells[r.key] = entry
     return {**summary, "cells": cells}
@@ -129,7 +130,7 @@ class LayerRow:
     scale: str
 
 
-def _numeric_columns(quality_keys: list[str], task: Task) -> list[str]:
+def _numeric_columns(quality_keys: list[str], outputs: list[str], task: Task) -> list[str]:
     """The headings between `cell` and `verdict`, in the order of CellRow.values."""
     metric = PRIMARY_METRIC.get(task)
     return [
@@ -137,6 +138,7 @@ def _numeric_columns(quality_keys: list[str], task: Task) -> list[str]:
         "max abs",
         "mean abs",
         "min rtol",
+        *(f"max abs {name}" for name in outputs),
         *quality_keys,
         f"{metric} drop" if metric else "drop",
         "load ms",
@@ -148,12 +150,13 @@ def _numeric_columns(quality_keys: list[str], task: Task) -> list[str]:
     ]
 
 
-def _cell_row(r: CellResult, quality_keys: list[str]) -> CellRow:
+def _cell_row(r: CellResult, quality_keys: list[str], outputs: list[str]) -> CellRow:
     errors = r.errors or {}
     status = "pass" if r.passed else "fail" if r.passed is False else ""
     values = [
         fmt(r.size_bytes / 1024, 1),
         *(fmt(errors.get(k)) for k in ("max_abs", "mean_abs", "min_rtol")),
+        *(fmt(r.output_errors.get(name, {}).get("max_abs")) for name in outputs),
         *(fmt(r.quality.get(k)) for k in quality_keys),
         fmt(r.metric_drop),
         *(fmt(r.latency.get(k)) for k in ("load_ms", "first_run_ms", "p50_ms", "p90_ms", "p99_ms")),
@@ -189,12 +192,14 @@ def html_report(
 ) -> str:
     """One self-contained page: summary table, plots, pictures, and quantization diagnostics."""
     quality_keys = sorted({k for r in results for k in r.quality})
+    # a model with several outputs: each output's error beside the overall one
+    outputs = next((list(r.output_errors) for r in results if r.output_errors), [])
     return render(
         "evaluation.html",
         title=title,
         subtitle=" · ".join(f"{k}: {v}" for k, v in summary.items() if not isinstance(v, dict)),
-        columns=_numeric_columns(quality_keys, task),
-        rows=[_cell_row(r, quality_keys) for r in results],
+        columns=_numeric_columns(quality_keys, outputs, task),
+        rows=[_cell_row(r, quality_keys, outputs) for r in results],
         notes=notes,
         figures=[(name, png_uri(png)) for name, png in figures.items()],
         worst_layers={mode: [_layer_row(row) for row in rows] for mode, rows in layers.items()},

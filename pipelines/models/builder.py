@@ -42,12 +42,13 @@ def build_network(model: ModelConfig, framework: Framework) -> Any:
         ) from error  # CKPT2CPP_DEBUG=1 shows where inside the module it failed
     seed(framework, model.train.seed)
     network = builder(**model.arch)
-    _check_one_input_one_output(network, name, framework)
+    _check_signature(network, name, model, framework)
     return network
 
 
-def _check_one_input_one_output(network: Any, name: str, framework: Framework) -> None:
-    """Refuse, in one line, a network with several inputs or outputs (not supported yet)."""
+def _check_signature(network: Any, name: str, model: ModelConfig, framework: Framework) -> None:
+    """Refuse, in one line, a network whose number of inputs (or, for Keras, outputs) differs
+    from the config's, naming the keys that declare them."""
     if framework is Framework.tf:
         counts = {
             "inputs": len(getattr(network, "inputs", None) or [None]),
@@ -60,11 +61,16 @@ def _check_one_input_one_output(network: Any, name: str, framework: Framework) -
         parameters = inspect.signature(network.forward).parameters.values()
         required = [p for p in parameters if p.kind in positional and p.default is p.empty]
         counts = {"inputs": len(required)}
-    several = {kind: count for kind, count in counts.items() if count > 1}
-    if several:
-        what = " and ".join(f"{count} {kind}" for kind, count in several.items())
+    configured = {"inputs": len(model.input_tensors), "outputs": len(model.output_names)}
+    wrong = [kind for kind, count in counts.items() if count != configured[kind]]
+    if wrong:
+        kind = wrong[0]
         raise PipelineError(
-            f"{name} builds a network with {what}: ckpt2cpp takes one input and one output "
-            "(wrap the network so that it takes one tensor, e.g. the inputs concatenated, and "
-            "returns one)"
+            f"{name} builds a network with {counts[kind]} {kind} but the config declares "
+            f"{configured[kind]} (list them in model.{kind}: "
+            + (
+                "name, shape, dtype and layout of each, and model.input_shape=null)"
+                if kind == "inputs"
+                else "their names, in the order the network returns them)"
+            )
         )

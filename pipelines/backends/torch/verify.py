@@ -132,7 +132,12 @@ def _check_size(loaded, args: Args, shape: list[int], expected, atol: float) -> 
         return SizeCheck(shape=shape, ok=False, max_abs_error=None, problem=first_lines(error, 1))
     got, want = [list(a.shape) for a in actual], [list(e.shape) for e in expected]
     if got != want:
-        problem = f"output shapes {got} instead of {want}"
+        one = len(got) == len(want) == 1
+        problem = (
+            f"output shape {got[0]} instead of {want[0]}"
+            if one
+            else f"output shapes {got} instead of {want}"
+        )
         return SizeCheck(shape=shape, ok=False, max_abs_error=None, problem=problem)
     max_error = _max_error(actual, expected)
     too_far = None if max_error <= atol else f"max abs error {max_error:.3g} > {atol:g}"
