@@ -1,8 +1,8 @@
 """A gallery of the architectures people deploy, small enough for CI, as a user's own code.
 
 Keras builders and PyTorch modules taking an image (NHWC in Keras, NCHW in PyTorch), a sequence
-of feature vectors, or token ids. Weights are random: the pipeline judges each artifact against
-its own original model.
+of feature vectors, token ids, or an image and token ids together (two inputs, two outputs).
+Weights are random: the pipeline judges each artifact against its own original model.
 """
 
 import torch

@@ -92,3 +92,39 @@ def test_a_sequence_input_takes_any_rank_but_an_image_takes_four():
     ).model.input_shape == [1, 16]
     with pytest.raises(ConfigError, match=r"model.input_layout=none"):
         validate(compose(["model.input_shape=[1,16]"]))
+
+
+SEVERAL = [
+    "model.input_shape=null",
+    "model.inputs=[{name:image,shape:[1,8,8,3],layout:image},{name:ids,shape:[1,4],dtype:int32}]",
+    "model.outputs=[logits,mask]",
+]
+
+
+def test_several_inputs_and_outputs_are_declared_by_name():
+    model = validate(compose(SEVERAL)).model
+    assert [(t.name, t.shape, t.dtype.value) for t in model.input_tensors] == [
+        ("image", [1, 8, 8, 3], "float32"),
+        ("ids", [1, 4], "int32"),
+    ]
+    assert model.output_names == ["logits", "mask"] and model.is_image
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        (SEVERAL[1:], r"^model.input_shape=\[.*\] is invalid: .* null when model.inputs lists"),
+        (
+            ["model.input_shape=null"],
+            r"^model.input_shape=None is invalid: allowed values are a shape",
+        ),
+        ([*SEVERAL[:2], "model.outputs=[ids,mask]"], r"^model.outputs=.* names that differ"),
+        (
+            ["model.input_shape=null", "model.inputs=[{name:image,shape:[1,8,8],layout:image}]"],
+            r"^model.inputs\[0\].shape=\[1, 8, 8\] is invalid: allowed values are \[1, height",
+        ),
+    ],
+)
+def test_a_signature_that_is_ambiguous_or_clashes_is_refused_naming_the_key(overrides, refusal):
+    with pytest.raises(ConfigError, match=refusal):
+        validate(compose(overrides))

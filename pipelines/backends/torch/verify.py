@@ -100,12 +100,16 @@ def _max_error(actual: list[np.ndarray], expected: list[np.ndarray]) -> float:
 def _source(node) -> str:
     """The innermost Python line a TorchScript node was recorded from: `file.py(line): function`,
     or `torch/...` (from the package root) where PyTorch's own code created it."""
+    import torch
+
     innermost = node.sourceRange().splitlines()[:1]
     if not innermost:
         return "an unknown line"
-    parts = Path(innermost[0]).parts
-    inside_torch = "site-packages" in parts and parts[parts.index("site-packages") + 1] == "torch"
-    return str(Path(*parts[parts.index("site-packages") + 1 :])) if inside_torch else parts[-1]
+    where = Path(innermost[0])
+    package_root = Path(torch.__file__).parent.parent
+    if where.is_relative_to(package_root / "torch"):
+        return str(where.relative_to(package_root))
+    return where.name
 
 
 def _device_constants(loaded) -> list[str]:
