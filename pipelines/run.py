@@ -102,9 +102,8 @@ def run(args: argparse.Namespace) -> str:
     from pipelines.backends.base import benchmark
     from pipelines.backends.registry import python_runner
 
-    arrays = {
-        path: read_inputs(path) for _, path in args.input
-    }  # before the config: its error first
+    # the inputs before the config, so that a bad input file is the error a user sees first
+    arrays = {path: read_inputs(path) for _, path in args.input}
     cfg = load(args.params)
     sources = _by_name("input", args.input, [t.name for t in cfg.model.input_tensors])
     destinations = _by_name("output", args.output, cfg.model.output_names)

@@ -23,6 +23,14 @@ class DoublingRunner:
         return {self.model.output_names[0]: tensors.first(sample) * 2}
 
 
+class EchoRunner(DoublingRunner):
+    """Returns input i as output i (several inputs and outputs, in config order)."""
+
+    def infer(self, sample: Tensors) -> Tensors:
+        names = [t.name for t in self.model.input_tensors]
+        return dict(zip(self.model.output_names, (sample[n] for n in names), strict=True))
+
+
 class SegfaultRunner(DoublingRunner):
     def infer(self, sample: Tensors) -> Tensors:
         os.kill(os.getpid(), signal.SIGSEGV)

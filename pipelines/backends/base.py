@@ -118,17 +118,8 @@ def peak_rss_mb() -> float:
 
 def _stacked(outputs: list[Tensors]) -> Tensors:
     """Per-sample outputs stacked on the sample axis: float32 reals, integers kept."""
-    return {
-        name: np.concatenate(
-            [
-                np.asarray(o[name])
-                if np.asarray(o[name]).dtype.kind in "iu"
-                else np.asarray(o[name], dtype=np.float32)
-                for o in outputs
-            ]
-        )
-        for name in outputs[0]
-    }
+    stacked = {name: np.concatenate([np.asarray(o[name]) for o in outputs]) for name in outputs[0]}
+    return {n: a if a.dtype.kind in "iu" else a.astype(np.float32) for n, a in stacked.items()}
 
 
 def benchmark(
