@@ -2,9 +2,9 @@
 
 import json
 
-import numpy as np
 import pytest
 
+from pipelines import tensors
 from tests.conftest import assert_up_to_date, cells, run, stages_run
 
 pytestmark = pytest.mark.pipeline
@@ -20,7 +20,7 @@ def test_every_artifact_is_built(sr_project):
     expected = [
         "artifacts/checkpoint/tf/ckpt.index",
         "artifacts/checkpoint/torch/weights.pt",
-        "artifacts/dataset/eval_inputs.npy",
+        "artifacts/dataset/eval_inputs.npz",
         "artifacts/frozen/model.pb",
         "artifacts/frozen/model.json",
         "artifacts/savedmodel/model/saved_model.pb",
@@ -126,5 +126,5 @@ def test_the_report_holds_the_table_plots_and_image_grid(sr_project):
 
 
 def test_evaluation_inputs_are_held_out_photos(sr_project):
-    inputs = np.load(sr_project / "artifacts/dataset/eval_inputs.npy")
+    inputs = tensors.load(sr_project / "artifacts/dataset/eval_inputs.npz")["input"]
     assert inputs.shape == (16, 64, 64, 3) and inputs.min() >= 0.0 and inputs.max() <= 1.0
