@@ -63,6 +63,8 @@ class QuantMode(Enum):
     float16 = "float16"
     int8 = "int8"
     uint8 = "uint8"
+    # full-integer with the fewest layers kept in float that meet the accuracy target
+    int8_selective = "int8_selective"
 
 
 class ExportMethod(Enum):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pipelines.config import Task
+from pipelines.config import EvaluateConfig, Task
 from pipelines.tensors import Tensors
 
 # The task metric each task is judged by (tasks without one are judged by error alone).
@@ -110,3 +110,22 @@ def task_quality(
         if original is not None:
             found["agreement"] = agreement(outputs, original)
     return found
+
+
+def accuracy_verdict(
+    task: Task, evaluate: EvaluateConfig, metric_drop: float | None, snr_db: float
+) -> tuple[bool | None, str]:
+    """Whether outputs keep the accuracy the config asks for (None: it names no limit), and
+    why: the task metric at most evaluate.max_metric_drop below the original's or, without a
+    task metric (a generic task, or no targets), an SNR against the original of at least
+    evaluate.min_snr_db."""
+    if metric_drop is None:
+        least = evaluate.min_snr_db
+        passed = snr_db >= least
+        return passed, f"SNR {snr_db:.1f} dB {'>=' if passed else '<'} {least:g} (no task metric)"
+    primary = PRIMARY_METRIC.get(task)
+    allowed = evaluate.max_metric_drop.get(task.name)
+    if allowed is None:
+        return None, f"{primary} drop {metric_drop:.3g} (no evaluate.max_metric_drop.{task.name})"
+    passed = metric_drop <= allowed
+    return passed, f"{primary} drop {metric_drop:.3g} {'<=' if passed else '>'} {allowed:g}"

@@ -8,7 +8,7 @@ switched off writes a `Skipped` sidecar instead.
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, TypedDict, TypeVar, cast, get_args, get_type_hints
+from typing import Any, Literal, NotRequired, TypedDict, TypeVar, cast, get_args, get_type_hints
 
 from pipelines import jsonfile
 from pipelines.errors import PipelineError
@@ -60,6 +60,27 @@ class WeightStorage(TypedDict):
     elements: int
 
 
+class SelectiveStep(TypedDict):
+    """One candidate of the int8_selective search: these layers in float, and how it did."""
+
+    float_layers: list[str]
+    metric_drop: float | None  # the task metric's drop, None without one
+    snr_db: float  # against the original model's outputs
+    size_bytes: int
+    passed: bool
+    verdict: str
+
+
+class Selective(TypedDict):
+    """How int8_selective chose its float layers (the last step is the artifact)."""
+
+    target: str
+    quantized_layers: int
+    ranking: list[str]  # layers by what each alone quantized costs, worst first ([]: not needed)
+    samples: int
+    steps: list[SelectiveStep]
+
+
 class TFLite(TypedDict):
     format: Literal["tflite"]
     mode: str
@@ -73,6 +94,7 @@ class TFLite(TypedDict):
     source: str
     calibration_samples: int
     tensorflow: str
+    selective: NotRequired[Selective]  # int8_selective only
 
 
 class SizeCheck(TypedDict):

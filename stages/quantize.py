@@ -6,6 +6,7 @@ The mode comes from the dvc.yaml matrix item; every other setting from params.ya
 """
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from pipelines import data, paths, sidecar
@@ -15,18 +16,22 @@ from pipelines.stage import matrix_item, run_stage, write_artifact
 
 def main(cfg: Config, mode: QuantMode) -> None:
     def convert(artifact: Path) -> sidecar.TFLite:
-        from pipelines.backends.tflite.export import FULL_INTEGER, quantize
+        from pipelines.backends.tflite.export import CALIBRATED, QuantizeData, quantize
 
-        calibration = (
-            data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples, cfg.model)
-            if mode in FULL_INTEGER
-            else None
-        )
+        quantize_data = QuantizeData(evaluate=cfg.evaluate)
+        if mode in CALIBRATED:
+            calibration = data.load_calibration(
+                paths.DATASET, cfg.quantize.calibration_samples, cfg.model
+            )
+            quantize_data = replace(quantize_data, calibration=calibration)
+        if mode is QuantMode.int8_selective:
+            held_out, targets = data.load_eval(paths.DATASET, cfg.model)
+            quantize_data = replace(quantize_data, held_out=held_out, targets=targets)
         return quantize(
             paths.SAVEDMODEL_DIR,
             mode,
             cfg.model,
-            calibration,
+            quantize_data,
             artifact,
             cfg.quantize.fail_if_ineffective,
         )

@@ -9,7 +9,7 @@ from tests.conftest import assert_up_to_date, cells, run, stages_run
 
 pytestmark = pytest.mark.pipeline
 
-MODES = ["float32", "dynamic", "float16", "int8", "uint8"]
+MODES = ["float32", "dynamic", "float16", "int8", "uint8", "int8_selective"]
 
 
 def read(project, path):
@@ -47,9 +47,17 @@ def test_quantized_files_are_smaller_as_documented(sr_project):
     size = {m: read(sr_project, f"artifacts/tflite/{m}/model.json")["size_bytes"] for m in MODES}
     assert size["int8"] <= 0.3 * size["float32"]
     assert size["uint8"] <= 0.3 * size["float32"]
+    assert size["int8_selective"] <= 0.3 * size["float32"]  # plain int8 meets sr's target
     assert size["dynamic"] <= 0.3 * size["float32"]
     assert size["float16"] <= 0.55 * size["float32"]
     assert all(read(sr_project, f"artifacts/tflite/{m}/model.json")["effective"] for m in MODES)
+
+
+def test_int8_selective_keeps_no_layer_in_float_where_plain_int8_meets_the_target(sr_project):
+    info = read(sr_project, "artifacts/tflite/int8_selective/model.json")["selective"]
+    assert info["target"] == "psnr drop <= 1 (evaluate.max_metric_drop.super_resolution)"
+    assert [s["float_layers"] for s in info["steps"]] == [[]] and info["steps"][0]["passed"]
+    assert info["ranking"] == []  # no search needed
 
 
 def test_the_super_resolution_model_beats_bicubic(sr_project):

@@ -72,3 +72,31 @@ class DeviceBound(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x) + torch.ones(1, device="cpu")
+
+
+def build_keras_outlier_channel(width: int = 8, outlier: float = 1000.0):
+    """A network plain int8 cannot hold: one channel of `wide` is `outlier` times larger than
+    the others, and `mix` ignores it. Per-tensor activation scales sized for that channel round
+    every other channel to zero, so only keeping `wide` and `mix` in float recovers the output.
+    `stem` and `head` are ordinary layers int8 holds well."""
+    import keras
+    import numpy as np
+    from keras import layers
+
+    image = keras.Input(shape=(16, 16, 3), name="input")
+    stem = layers.Conv2D(width, 3, padding="same", activation="relu", name="stem")
+    wide = layers.Conv2D(width, 1, name="wide")
+    mix = layers.Conv2D(width, 1, activation="relu", name="mix")
+    head = layers.Conv2D(3, 3, padding="same", name="head")
+    model = keras.Model(image, head(mix(wide(stem(image)))))
+    rng = np.random.default_rng(0)
+    for layer in (stem, wide, mix, head):
+        kernel, bias = layer.get_weights()
+        layer.set_weights([rng.normal(0, 0.5, kernel.shape).astype("float32"), bias])
+    kernel, bias = wide.get_weights()
+    kernel[..., 0] *= outlier
+    wide.set_weights([kernel, bias])
+    kernel, bias = mix.get_weights()
+    kernel[:, :, 0, :] = 0.0  # the outlier channel feeds nothing
+    mix.set_weights([kernel, bias])
+    return model

@@ -122,6 +122,12 @@ def _stacked(outputs: list[Tensors]) -> Tensors:
     return {n: a if a.dtype.kind in "iu" else a.astype(np.float32) for n, a in stacked.items()}
 
 
+def outputs_of(runner: Runner, inputs: Tensors) -> Tensors:
+    """A loaded runner's outputs for every sample of `inputs`, one sample at a time."""
+    count = tensors.count(inputs)
+    return _stacked([runner.infer(tensors.rows(inputs, i, i + 1)) for i in range(count)])
+
+
 def benchmark(
     runner: Runner,
     model: str,

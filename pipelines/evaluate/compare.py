@@ -85,8 +85,7 @@ def _verdict(
     cfg: Config, artifact: Artifact, errors: dict[str, float], metric_drop: float | None
 ) -> tuple[bool | None, str]:
     """Passed (None: cannot tell) and why: an original passes, an artifact with a tolerance
-    is held to it, any other to the allowed drop of the task metric or, without one (a generic
-    task, or no targets), to the least signal-to-noise ratio against the original."""
+    is held to it, any other to the accuracy target (metrics.accuracy_verdict)."""
     if artifact.reference:
         return True, "original model"
     max_abs = errors["max_abs"]
@@ -94,16 +93,7 @@ def _verdict(
     if tolerance is not None:
         passed = max_abs <= tolerance
         return passed, f"max abs {max_abs:.2g} {'<=' if passed else '>'} {tolerance:g}"
-    if metric_drop is None:
-        snr, least = errors["snr_db"], cfg.evaluate.min_snr_db
-        passed = snr >= least
-        return passed, f"SNR {snr:.1f} dB {'>=' if passed else '<'} {least:g} (no task metric)"
-    primary, task = metrics.PRIMARY_METRIC.get(cfg.model.task), cfg.model.task.name
-    allowed = cfg.evaluate.max_metric_drop.get(task)
-    if allowed is None:
-        return None, f"{primary} drop {metric_drop:.3g} (no evaluate.max_metric_drop.{task})"
-    passed = metric_drop <= allowed
-    return passed, f"{primary} drop {metric_drop:.3g} {'<=' if passed else '>'} {allowed:g}"
+    return metrics.accuracy_verdict(cfg.model.task, cfg.evaluate, metric_drop, errors["snr_db"])
 
 
 def judge(

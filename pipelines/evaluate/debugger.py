@@ -14,25 +14,10 @@ from pipelines.config import ModelConfig, QuantMode
 from pipelines.tensors import Tensors
 
 
-def _layer_name(tensor_name: str) -> str:
+def short_layer_name(tensor_name: str) -> str:
+    """A quantized tensor's name without the call wrappers and fused-op suffixes."""
     first = tensor_name.split(";")[0]
     return re.sub(r"^(?:StatefulPartitionedCall/|PartitionedCall/)+", "", first)
-
-
-def _input_order(savedmodel_dir: Path, model: ModelConfig) -> list[str]:
-    """The model's input names in the order a converted .tflite lists its input tensors (the
-    debugger feeds them by position)."""
-    if len(model.input_tensors) == 1:
-        return [model.input_tensors[0].name]
-    from ai_edge_litert.interpreter import Interpreter
-
-    from pipelines.backends.tf.loader import SIGNATURE
-    from pipelines.backends.tflite.export import convert
-
-    interpreter = Interpreter(model_content=convert(savedmodel_dir, QuantMode.float32, model, None))
-    signature = interpreter.get_signature_runner(SIGNATURE).get_input_details()
-    by_tensor = {details["name"]: key for key, details in signature.items()}
-    return [by_tensor[d["name"]] for d in interpreter.get_input_details()]
 
 
 def layer_errors(
@@ -46,9 +31,9 @@ def layer_errors(
     """
     import tensorflow as tf
 
-    from pipelines.backends.tflite.export import configure, converter_for
+    from pipelines.backends.tflite.export import configure, converter_for, input_order
 
-    order = _input_order(savedmodel_dir, model)
+    order = input_order(savedmodel_dir, model)
     samples = [tensors.rows(debug_inputs, i, i + 1) for i in range(tensors.count(debug_inputs))]
     with tempfile.TemporaryDirectory(prefix="ckpt2cpp-debug-") as workdir:
         converter = configure(
@@ -70,7 +55,7 @@ def layer_errors(
         mse = float(row["mean_squared_error"])
         rows.append(
             {
-                "layer": _layer_name(row["tensor_name"]),
+                "layer": short_layer_name(row["tensor_name"]),
                 "op": row["op_name"],
                 "scale": scale,
                 "zero_point": int(row["zero_point"]),

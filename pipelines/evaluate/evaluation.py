@@ -13,7 +13,15 @@ from pipelines.backends.cpp.build import PROGRAMS
 from pipelines.backends.registry import Artifact, artifacts, not_applicable
 from pipelines.backends.tf import nodes
 from pipelines.backends.tflite.export import FULL_INTEGER
-from pipelines.config import Config, CppRuntime, Framework, Language, ModelConfig, Task
+from pipelines.config import (
+    Config,
+    CppRuntime,
+    Framework,
+    Language,
+    ModelConfig,
+    QuantMode,
+    Task,
+)
 from pipelines.evaluate import figures
 from pipelines.evaluate.cells import (
     Cell,
@@ -24,6 +32,7 @@ from pipelines.evaluate.cells import (
     run_cell,
 )
 from pipelines.evaluate.compare import CellResult, judge, to_nhwc
+from pipelines.evaluate.debugger import short_layer_name
 from pipelines.metrics import PRIMARY_METRIC
 from pipelines.tensors import Tensors
 
@@ -184,6 +193,12 @@ def _figures(cfg, results, outputs, inputs, targets, originals) -> dict[str, byt
         "Error per cell": figures.error_bars(results),
         "Latency vs error": figures.latency_vs_error(results),
     }
+    selective = sidecar.find(paths.tflite_model(QuantMode.int8_selective), sidecar.TFLite)
+    if selective is not None and len(selective.get("selective", {}).get("steps", [])) > 1:
+        record = selective["selective"]
+        found["int8_selective: layers kept in float vs accuracy"] = figures.selective_tradeoff(
+            dict(record)
+        )
     panels = _one_output_per_artifact(results, outputs)
     if not panels:
         return found
@@ -231,9 +246,7 @@ def _layer_diagnostics(cfg: Config, inputs: Tensors) -> dict[str, list[dict[str,
         return {}
     from pipelines.evaluate.debugger import layer_errors
 
-    calibration = data.load_calibration(
-        paths.DATASET, cfg.quantize.calibration_samples, cfg.model
-    )
+    calibration = data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples, cfg.model)
     rows = layer_errors(paths.SAVEDMODEL_DIR, cfg.model, calibration, tensors.rows(inputs, 0, 8))
     label = " and ".join(m.name for m in integer_modes)
     return {label: rows[: cfg.evaluate.debug_layers]}
@@ -253,4 +266,19 @@ def _notes(cfg: Config) -> list[str]:
         info = sidecar.find(paths.tflite_model(mode), sidecar.TFLite)
         if info is not None and not info["effective"]:
             notes.append(f"tflite/{mode.name}: {info['effect']}")
+        if info is not None and "selective" in info:
+            notes.append(f"tflite/{mode.name}: {selective_summary(info['selective'])}")
     return notes
+
+
+def selective_summary(record: sidecar.Selective) -> str:
+    """One line: which layers int8_selective kept in float, for which target, after how many
+    steps."""
+    chosen = record["steps"][-1]
+    names = [short_layer_name(n) for n in chosen["float_layers"]]
+    kept = ", ".join(names) if names else "none (plain int8 meets it)"
+    return (
+        f"{len(names)} of {record['quantized_layers']} layers kept in float for "
+        f"{record['target']}: {kept}; {chosen['verdict']} on {record['samples']} samples, "
+        f"{len(record['steps'])} step(s) searched"
+    )

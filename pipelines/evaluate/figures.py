@@ -165,3 +165,36 @@ def confusion(labels: np.ndarray, predicted: np.ndarray, title: str) -> bytes:
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
     return to_png(fig)
+
+
+def selective_tradeoff(record: dict[str, Any]) -> bytes:
+    """int8_selective's search: layers kept in float against the accuracy measure (metric drop,
+    or SNR without a task metric) and the model size, each step a point, the chosen one ringed."""
+    steps = sorted(record["steps"], key=lambda s: len(s["float_layers"]))
+    by_drop = steps[0]["metric_drop"] is not None
+    fig, ax = new_figure(6, 3.4)
+    kept = [len(s["float_layers"]) for s in steps]
+    value = [s["metric_drop"] if by_drop else s["snr_db"] for s in steps]
+    ax.plot(kept, value, color="#546e7a", zorder=1)
+    ax.scatter(kept, value, c=["#2e7d32" if s["passed"] else "#c62828" for s in steps], zorder=2)
+    chosen = record["steps"][-1]
+    ax.scatter(
+        [len(chosen["float_layers"])],
+        [chosen["metric_drop"] if by_drop else chosen["snr_db"]],
+        s=220,
+        facecolors="none",
+        edgecolors="black",
+        zorder=3,
+    )
+    for x, y, step in zip(kept, value, steps, strict=True):
+        ax.annotate(
+            f"{step['size_bytes'] / 1024:.0f} kB",
+            (x, y),
+            fontsize=7,
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
+    ax.set_xlabel(f"layers kept in float (of {record['quantized_layers']})")
+    ax.set_ylabel("task metric drop" if by_drop else "SNR vs original, dB")
+    ax.set_title(f"target: {record['target']}", fontsize=8)
+    return to_png(fig)

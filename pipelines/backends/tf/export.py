@@ -9,7 +9,13 @@ import logging
 from pathlib import Path
 
 from pipelines import metrics, sidecar, tensors
-from pipelines.backends.tf.loader import SERVE_TAG, SIGNATURE, load_frozen, load_savedmodel
+from pipelines.backends.tf.loader import (
+    SERVE_TAG,
+    SIGNATURE,
+    load_frozen,
+    load_savedmodel,
+    run_signature,
+)
 from pipelines.config import ModelConfig
 from pipelines.errors import PipelineError
 from pipelines.tensors import Tensors
@@ -182,16 +188,8 @@ def savedmodel(
     specs, outputs = _save_serving_module(keras_model, model, out)
     input_nodes, output_nodes = read_signature(out)
     loaded = load_savedmodel(out, [SERVE_TAG], SIGNATURE)
-    actual = tensors.concat(
-        [
-            {
-                name: out.numpy()
-                for name, out in loaded(**{k: tf.constant(v) for k, v in part.items()}).items()
-            }
-            for part in tensors.batches(inputs, 32)
-        ]
-    )
-    error = _check_close("the SavedModel", {n: actual[n] for n in model.output_names}, expected)
+    actual = run_signature(loaded, inputs, model.output_names)
+    error = _check_close("the SavedModel", actual, expected)
     log.info(
         "SavedModel signature %s: %s -> %s, max abs error %.2g",
         SIGNATURE,

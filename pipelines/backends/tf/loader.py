@@ -3,7 +3,9 @@
 from pathlib import Path
 from typing import Any
 
+from pipelines import tensors
 from pipelines.errors import PipelineError, first_sentence
+from pipelines.tensors import Tensors
 
 SERVE_TAG = "serve"
 SIGNATURE = "serving_default"
@@ -70,3 +72,14 @@ def signature_of(loaded: Any, signature: str, path: Path) -> Any:
 def load_savedmodel(path: Path, tags: list[str], signature: str) -> Any:
     """A SavedModel's signature function (a ConcreteFunction): keyword inputs -> dict of outputs."""
     return signature_of(open_savedmodel(path, tags), signature, path)
+
+
+def run_signature(fn: Any, inputs: Tensors, output_names: list[str], batch: int = 32) -> Tensors:
+    """A signature function's named outputs for `inputs`, computed in batches."""
+    import tensorflow as tf
+
+    parts = []
+    for part in tensors.batches(inputs, batch):
+        found = fn(**{name: tf.constant(array) for name, array in part.items()})
+        parts.append({name: found[name].numpy() for name in output_names})
+    return tensors.concat(parts)

@@ -3,6 +3,7 @@
 import logging
 import re
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,25 @@ from tqdm import tqdm
 from pipelines import sidecar, tensors
 from pipelines.backends.tf.loader import SERVE_TAG, SIGNATURE, open_savedmodel, signature_of
 from pipelines.backends.tflite import weights as weight_storage
-from pipelines.config import ModelConfig, QuantMode
+from pipelines.config import EvaluateConfig, ModelConfig, QuantMode
 from pipelines.errors import NotApplicable, PipelineError
 from pipelines.tensors import Tensors
 
 log = logging.getLogger(__name__)
 
 FULL_INTEGER = {QuantMode.int8: "int8", QuantMode.uint8: "uint8"}
+CALIBRATED = {*FULL_INTEGER, QuantMode.int8_selective}
+
+
+@dataclass(frozen=True)
+class QuantizeData:
+    """What a mode converts with: calibration samples (the calibrated modes), and for
+    int8_selective the evaluation samples, their targets and the accuracy target."""
+
+    calibration: Tensors | None = None
+    held_out: Tensors | None = None
+    targets: np.ndarray | None = None
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
 
 
 def converter_for(savedmodel_dir: Path, model: ModelConfig, workdir: Path):
@@ -94,6 +107,19 @@ def convert(
             ) from error
 
 
+def input_order(savedmodel_dir: Path, model: ModelConfig) -> list[str]:
+    """The model's input names in the order a converted .tflite lists its input tensors (the
+    debugger feeds them by position)."""
+    if len(model.input_tensors) == 1:
+        return [model.input_tensors[0].name]
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=convert(savedmodel_dir, QuantMode.float32, model, None))
+    signature = interpreter.get_signature_runner(SIGNATURE).get_input_details()
+    by_tensor = {details["name"]: key for key, details in signature.items()}
+    return [by_tensor[d["name"]] for d in interpreter.get_input_details()]
+
+
 # Ops the converter refuses for a known reason, with what avoids it.
 _CONVERTER_FIXES = {
     "TensorList": "a recurrent layer's loop over a dynamic batch: build the layer with unroll=True",
@@ -163,15 +189,26 @@ def quantize(
     savedmodel_dir: Path,
     mode: QuantMode,
     model: ModelConfig,
-    calibration: Tensors | None,
+    data: QuantizeData,
     out: Path,
     fail_if_ineffective: bool,
 ) -> sidecar.TFLite:
-    """Convert, inspect and write `out` (.tflite); return its sidecar."""
-    model_bytes = convert(savedmodel_dir, mode, model, calibration)
-    info = describe(
-        model_bytes, mode, savedmodel_dir, 0 if calibration is None else tensors.count(calibration)
-    )
+    """Convert (int8_selective: search, see selective.py), inspect and write `out` (.tflite);
+    return its sidecar."""
+    record = None
+    if mode is QuantMode.int8_selective:
+        from pipelines.backends.tflite.selective import quantize_selective
+
+        assert data.calibration is not None and data.held_out is not None
+        model_bytes, record = quantize_selective(
+            savedmodel_dir, model, data.evaluate, data.calibration, data.held_out, data.targets
+        )
+    else:
+        model_bytes = convert(savedmodel_dir, mode, model, data.calibration)
+    count = 0 if data.calibration is None else tensors.count(data.calibration)
+    info = describe(model_bytes, mode, savedmodel_dir, count)
+    if record is not None:
+        info["selective"] = record
     if not info["effective"]:
         if fail_if_ineffective:
             raise PipelineError(

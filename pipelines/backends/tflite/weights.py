@@ -56,7 +56,9 @@ def summarize(weights: list[WeightTensor]) -> dict[str, WeightStorage]:
 
 def check_effect(mode: str, weights: list[WeightTensor]) -> tuple[bool, str]:
     """Did `mode` change how the weights are stored? Returns (effective, explanation)."""
-    target = {"dynamic": "int8", "float16": "float16", "int8": "int8", "uint8": "int8"}.get(mode)
+    target = {"dynamic": "int8", "float16": "float16", "int8": "int8", "uint8": "int8"}.get(
+        mode.removesuffix("_selective")
+    )
     if target is None:
         return True, "float32 baseline: nothing to quantize"
     converted = [w for w in weights if w.dtype == target]
