@@ -68,11 +68,18 @@ class QuantMode(Enum):
 
 
 class ExportMethod(Enum):
-    """PyTorch exports: TorchScript by tracing or scripting, or an AOTInductor .pt2 package."""
+    """PyTorch exports: TorchScript by tracing or scripting, or an AOTInductor .pt2 package
+    (aoti_int8: quantized to int8 first, PT2E post-training static quantization)."""
 
     trace = "trace"
     script = "script"
     aoti = "aoti"
+    aoti_int8 = "aoti_int8"
+
+    @property
+    def is_aoti(self) -> bool:
+        """Whether the export is an AOTInductor package (torch.export, compiled for the CPU)."""
+        return self in (ExportMethod.aoti, ExportMethod.aoti_int8)
 
 
 class BuildType(Enum):
@@ -359,7 +366,7 @@ class QuantizeConfig:
 @dataclass
 class TraceConfig:
     methods: list[ExportMethod] = field(
-        default_factory=lambda: [ExportMethod.trace, ExportMethod.aoti]
+        default_factory=lambda: [ExportMethod.trace, ExportMethod.aoti, ExportMethod.aoti_int8]
     )
     # [height, width] pairs checked besides the traced size; empty = two derived sizes.
     check_sizes: list[list[int]] = field(default_factory=list)

@@ -36,4 +36,4 @@ def torch_dir(method: ExportMethod) -> Path:
 
 
 def torch_model(method: ExportMethod) -> Path:
-    return torch_dir(method) / ("model.pt2" if method is ExportMethod.aoti else "model.pt")
+    return torch_dir(method) / ("model.pt2" if method.is_aoti else "model.pt")

@@ -24,7 +24,12 @@ def main(cfg: Config, method: ExportMethod) -> None:
         module = loader.restore(cfg.model, paths.TORCH_WEIGHTS)
         inputs, _ = data.load_eval(paths.DATASET, cfg.model)
         twin = twin_check(cfg.model, module, inputs)
-        info = export.export(method, module, cfg.model, cfg.trace, inputs, artifact)
+        calibration = (
+            data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples, cfg.model)
+            if method is ExportMethod.aoti_int8
+            else None
+        )
+        info = export.export(method, module, cfg.model, cfg.trace, inputs, artifact, calibration)
         info["twin_vs_tf"] = twin
         log.info(
             "%s: max abs error %.3g at the traced size; verified at %s",

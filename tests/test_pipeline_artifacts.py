@@ -94,6 +94,7 @@ def test_every_cell_ran_and_float_cells_match_the_original(sr_project):
         *[f"tflite/{m}" for m in MODES],
         "torch/trace",
         "torch/aoti",
+        "torch/aoti_int8",
     ]:
         assert {(artifact, "python"), (artifact, "cpp")} <= languages
 
@@ -107,7 +108,7 @@ def test_cpp_reproduces_python_on_every_artifact(sr_project):
 
 def test_quantized_cells_stay_within_the_allowed_psnr_drop(sr_project):
     for key, cell in cells(sr_project).items():
-        if cell["kind"] in ("dynamic", "int8", "uint8"):
+        if cell["kind"] in ("dynamic", "int8", "uint8", "int8_selective", "aoti_int8"):
             assert cell["metric_drop"] <= 1.0 and cell["passed"], key
 
 

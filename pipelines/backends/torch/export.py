@@ -8,14 +8,16 @@ Verification (verify.py) is what makes the original post's two traps impossible 
 """
 
 import logging
+import math
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
-from pipelines import sidecar
+from pipelines import sidecar, tensors
 from pipelines.backends.torch.verify import (
     Args,
     Verification,
@@ -52,6 +54,7 @@ def _save(
     trace: TraceConfig,
     out: Path,
     dynamic: bool,
+    calibration: list[Args] | None,
 ) -> tuple[list[str], int]:
     """Write the artifact (an AOTInductor package with the image inputs' height and width
     dynamic if `dynamic`);
@@ -76,7 +79,7 @@ def _save(
                 ) from error
             torch.jit.save(scripted, str(out))
         else:
-            multiple = _save_aoti(module, model, example, trace, out, dynamic)
+            multiple = _save_aoti(module, model, example, trace, out, dynamic, calibration)
     messages = [
         " ".join(str(w.message).split())
         for w in caught
@@ -110,25 +113,63 @@ SIZE_MULTIPLES = (1, 2, 4, 8, 16, 32)
 
 
 def _save_aoti(
-    module, model: ModelConfig, example: Args, trace: TraceConfig, out: Path, dynamic: bool
+    module,
+    model: ModelConfig,
+    example: Args,
+    trace: TraceConfig,
+    out: Path,
+    dynamic: bool,
+    calibration: list[Args] | None,
 ) -> int:
-    """Export with torch.export and compile with AOTInductor; return the multiple height and
-    width must be (see `_export_program`)."""
+    """Export with torch.export (quantized to int8 when `calibration` is given) and compile
+    with AOTInductor, freezing on; return the multiple height and width must be (see
+    `_export_program`)."""
     import torch
 
-    program, multiple = _export_program(module, model, example, trace, dynamic)
+    program, multiple, dims = _export_program(module, model, example, trace, dynamic)
     if multiple > 1:
         log.info("aoti: height and width are multiples of %d (any size failed)", multiple)
-    torch._inductor.aoti_compile_and_package(program, package_path=str(out))
+    if calibration is not None:
+        program = _int8_program(program, example, dims, calibration)
+    # Freezing folds the weights into the compiled graph as constants (and prepacks int8
+    # weights for oneDNN's quantized convolutions); Inductor skips it, silently, with autograd on.
+    with torch.no_grad():
+        torch._inductor.aoti_compile_and_package(
+            program, package_path=str(out), inductor_configs={"freezing": True}
+        )
     return multiple
+
+
+def _int8_program(program, example: Args, dims, calibration: list[Args]):
+    """PT2E post-training static quantization of an exported program for this CPU: the x86
+    Inductor quantizer (u8 activations, per-channel s8 weights, oneDNN int8 kernels),
+    calibrated on `calibration`, re-exported with the same dynamic dimensions."""
+    import torch
+
+    # torchao's import reports its CUDA extensions and Triton missing: expected on a CPU build
+    for name in ("torchao", "torch.utils._pytree"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
+        X86InductorQuantizer,
+        get_default_x86_inductor_quantization_config,
+    )
+
+    quantizer = X86InductorQuantizer()
+    quantizer.set_global(get_default_x86_inductor_quantization_config())
+    prepared = prepare_pt2e(program.module(), quantizer)
+    with torch.no_grad():
+        for args in tqdm(calibration, desc="calibrate aoti_int8", unit="sample"):
+            prepared(*args)
+    return torch.export.export(convert_pt2e(prepared), example, dynamic_shapes=dims, strict=True)
 
 
 def _export_program(
     module, model: ModelConfig, example: Args, trace: TraceConfig, dynamic: bool
-) -> tuple[Any, int]:
+) -> tuple[Any, int, Any]:
     """torch.export's program, with the image inputs' height and width dynamic (if `dynamic`)
-    in steps of the smallest of SIZE_MULTIPLES that exports (and divides the traced sizes), and
-    that step."""
+    in steps of the smallest of SIZE_MULTIPLES that exports (and divides the traced sizes),
+    that step, and the dynamic shapes given to torch.export."""
     import torch
 
     images = [t.layout is InputLayout.image for t in model.input_tensors]
@@ -140,16 +181,15 @@ def _export_program(
             # strict=True (TorchDynamo) follows int(x.shape[2]) symbolically; non-strict
             # specialises it.
             dims = tuple(_size_dims(trace, multiple) if image else None for image in images)
-            program = torch.export.export(
-                module, example, dynamic_shapes=dims if dynamic else None, strict=True
-            )
-            return program, multiple
+            shapes = dims if dynamic else None
+            program = torch.export.export(module, example, dynamic_shapes=shapes, strict=True)
+            return program, multiple, shapes
         except Exception as error:
             first_error = first_error or error
     assert first_error is not None  # 1 is always tried
-    shapes = "with dynamic height/width" if dynamic else "at its traced size"
+    how = "with dynamic height/width" if dynamic else "at its traced size"
     raise NotApplicable(
-        f"torch.export cannot export the network {shapes}: {first_lines(first_error)} "
+        f"torch.export cannot export the network {how}: {first_lines(first_error)} "
         "(make the failing op shape-generic, or leave aoti out of trace.methods)"
     ) from first_error
 
@@ -177,7 +217,7 @@ def _accept(
 ) -> bool:
     """Fail on any verification problem that `trace` does not allow; return whether the export
     only works at the traced shape (a fixed-shape trace accepted by trace.allow_fixed_shape)."""
-    if not checked.traced_error <= trace.atol:
+    if method is not ExportMethod.aoti_int8 and not checked.traced_error <= trace.atol:
         raise PipelineError(
             f"the {method.name} export differs from eager PyTorch by {checked.traced_error:.3g} > "
             f"trace.atol={trace.atol:g} at the traced size {traced_shape}"
@@ -281,12 +321,13 @@ def export(
     trace: TraceConfig,
     samples: Tensors,
     out: Path,
+    calibration: Tensors | None = None,
 ) -> sidecar.TorchExport:
     """Export `module` with `method` to `out`, verify it, and return its sidecar (without the
     twin check, which needs the Keras reference: `twin_vs_tf` is None)."""
     import torch
 
-    device = "cpu" if method is ExportMethod.aoti else pick_device(trace.device)
+    device = "cpu" if method.is_aoti else pick_device(trace.device)
     example = tuple(x.to(device) for x in _example(model, samples))
     traced_shape = label(model, example)
     checks, fixed_reason = _other_sizes(module, model, trace, example)
@@ -294,20 +335,37 @@ def export(
         log.info("%s: exported at that size only, other sizes not checked", fixed_reason)
     module = module.to(device)
     started = time.perf_counter()
+    int8 = method is ExportMethod.aoti_int8
+    if int8 and calibration is None:
+        raise PipelineError("aoti_int8 needs calibration samples (the trace stage passes them)")
+    rows = [] if calibration is None else range(tensors.count(calibration))
+    calibrating = [_example(model, tensors.rows(calibration, i, i + 1)) for i in rows]  # type: ignore[arg-type]
     tracer_warnings, size_multiple = _save(
-        method, module, model, example, trace, out, dynamic=not fixed_reason
+        method,
+        module,
+        model,
+        example,
+        trace,
+        out,
+        dynamic=not fixed_reason,
+        calibration=calibrating if int8 else None,
     )
     # Logged, not recorded: the sidecar is part of the artifact, which must not depend on timing.
     log.info("%s: exported in %.1f s", method.name, time.perf_counter() - started)
     for message in tracer_warnings:
         log.warning("tracer: %s", message)
-    checked = verify(method, module, model, out, example, checks, trace, device)
+    # int8 cannot match eager float32 to trace.atol: its sizes are checked for running and
+    # output shapes, its numbers judged by the evaluation's task metric
+    atol = math.inf if int8 else trace.atol
+    checked = verify(method, module, model, out, example, checks, atol, device)
+    if int8:
+        log.info("aoti_int8: max abs error %.3g against eager float32", checked.traced_error)
     fixed_shape = _accept(method, checked, trace, traced_shape, tracer_warnings) or bool(
         fixed_reason
     )
     input_entries, output_entries = _tensors(model, checked, example, fixed_shape)
     return sidecar.TorchExport(
-        format="aoti" if method is ExportMethod.aoti else "torchscript",
+        format="aoti" if method.is_aoti else "torchscript",
         method=method.name,
         layout="NCHW",
         inputs=input_entries,
