@@ -44,3 +44,4 @@ typecheck: setup
 
 bench: run
 	$(BIN)/python bench/runtimes.py
+	$(BIN)/python bench/selective.py

@@ -47,16 +47,26 @@ def main() -> None:
             print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
     median = {k: statistics.median(v) for k, v in p50.items()}
     print(f"{'artifact':<18} {'python p50 ms':>14} {'C++ p50 ms':>11} {'python/C++':>11}")
-    for artifact in sorted({k.split("@")[0] for k in median}):
-        py, cpp = median.get(f"{artifact}@python"), median.get(f"{artifact}@cpp")
+    for name in sorted({k.split("@")[0] for k in median}):
+        py, cpp = median.get(f"{name}@python"), median.get(f"{name}@cpp")
         if py and cpp:
-            print(f"{artifact:<18} {py:>14.3f} {cpp:>11.3f} {py / cpp:>11.2f}")
+            print(f"{name:<18} {py:>14.3f} {cpp:>11.3f} {py / cpp:>11.2f}")
     base = median.get("tflite/float32@cpp")
     if base:
         print("\nC++ LiteRT speed-up over float32 (float32 p50 / mode p50):")
         for key, value in sorted(median.items()):
             if key.startswith("tflite/") and key.endswith("@cpp"):
                 print(f"  {key.split('@')[0]:<16} {base / value:.2f}x")
+    int8 = median.get("torch/aoti_int8@cpp")
+    floats = {k: v for k, v in median.items() if k.startswith("torch/") and k.endswith("@cpp")}
+    floats.pop("torch/aoti_int8@cpp", None)
+    if int8 and floats:
+        fastest = min(floats, key=floats.__getitem__)
+        print(
+            f"\nPyTorch int8 in C++: torch/aoti_int8 p50 {int8:.3f} ms = "
+            f"{int8 / floats[fastest]:.2f}x the fastest float PyTorch C++ cell ({fastest}, "
+            f"{floats[fastest]:.3f} ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pipelines.backends.tf.export import savedmodel
 from pipelines.backends.tflite.selective import quantize_selective
 from pipelines.config import EvaluateConfig, ModelConfig, Task
 from pipelines.errors import PipelineError
+from tests.conftest import cells, make_project, run
 from tests.user_model import build_keras, build_keras_outlier_channel
 
 MODEL = ModelConfig(name="outlier", task=Task.generic, input_shape=[1, 16, 16, 3])
@@ -60,3 +61,50 @@ def test_a_model_plain_int8_holds_keeps_every_layer_quantized(tmp_path):
     model_bytes, record = _search(_savedmodel(tmp_path, network), EvaluateConfig(min_snr_db=20.0))
     assert [s["float_layers"] for s in record["steps"]] == [[]] and record["ranking"] == []
     assert record["steps"][0]["size_bytes"] == len(model_bytes)
+
+
+OUTLIER_PROJECT = [
+    "model=custom",
+    "model.frameworks=[tf]",
+    "model.keras._target_=tests.user_model.build_keras_outlier_channel",
+    "model.torch=null",
+    "model.torch_weights=null",
+    "model.share_weights=false",
+    "model.input_shape=[1,16,16,3]",
+    "data.eval_samples=8",
+    "quantize.modes=[float32,int8,int8_selective]",
+    "quantize.calibration_samples=8",
+    "evaluate.warmup=1",
+    "evaluate.runs=5",
+]
+
+
+@pytest.fixture(scope="module")
+def outlier_project(tmp_path_factory, shared_cache, sr_project):
+    """The outlier network as a user's own TF model, through `dvc repro` (C++ runners from the
+    run-cache the sr project filled)."""
+    import tensorflow as tf
+
+    project = make_project(tmp_path_factory.mktemp("outlier"), shared_cache, OUTLIER_PROJECT)
+    (project / "inputs").mkdir(exist_ok=True)
+    tf.train.Checkpoint(model=build_keras_outlier_channel()).write(str(project / "inputs/ckpt"))
+    np.save(project / "inputs/eval_x.npy", SAMPLES["input"][:8])
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "user model"], project)
+    run(["dvc", "repro"], project)
+    return project
+
+
+@pytest.mark.pipeline
+def test_the_report_shows_plain_int8_failing_and_int8_selective_passing(outlier_project):
+    found = cells(outlier_project)
+    for language in ("python", "cpp"):
+        plain, selective = (
+            found[f"tflite/int8@{language}"],
+            found[f"tflite/int8_selective@{language}"],
+        )
+        assert plain["passed"] is False and plain["verdict"].startswith("SNR "), plain["verdict"]
+        assert selective["passed"] is True, selective["verdict"]
+    page = (outlier_project / "reports/index.html").read_text()
+    assert "int8_selective: layers kept in float vs accuracy" in page
+    assert "tflite/int8_selective: 2 of 4 layers kept in float for SNR &gt;= 20 dB" in page

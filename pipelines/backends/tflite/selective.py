@@ -223,3 +223,20 @@ def quantize_selective(
             converter_for(savedmodel_dir, model, Path(workdir)), QuantMode.int8, calibration
         )
         return search(converter, Judge(model, evaluate, held_out, original, targets))
+
+
+def step_models(
+    savedmodel_dir: Path, model: ModelConfig, calibration: Tensors, record: sidecar.Selective
+) -> list[bytes]:
+    """The model of every step in `record`, requantized from a fresh calibration on the same
+    samples (for measuring each step, e.g. its C++ latency)."""
+    from pipelines.backends.tflite.export import configure, converter_for
+
+    with tempfile.TemporaryDirectory(prefix="ckpt2cpp-tflite-") as workdir:
+        converter = configure(
+            converter_for(savedmodel_dir, model, Path(workdir)), QuantMode.int8, calibration
+        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+            requantize = _requantizer(_calibrated(converter).calibrated_model)
+        return [requantize(step["float_layers"]) for step in record["steps"]]

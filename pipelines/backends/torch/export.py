@@ -126,24 +126,36 @@ def _save_aoti(
     `_export_program`)."""
     import torch
 
-    program, multiple, dims = _export_program(module, model, example, trace, dynamic)
+    program, multiple = _export_program(module, model, example, trace, dynamic)
     if multiple > 1:
         log.info("aoti: height and width are multiples of %d (any size failed)", multiple)
-    if calibration is not None:
-        program = _int8_program(program, example, dims, calibration)
+    quantized = None if calibration is None else _int8_module(program, calibration)
+    if quantized is not None:
+        program = torch.export.export(quantized, example, strict=True)  # at the traced size
     # Freezing folds the weights into the compiled graph as constants (and prepacks int8
     # weights for oneDNN's quantized convolutions); Inductor skips it, silently, with autograd on.
     with torch.no_grad():
         torch._inductor.aoti_compile_and_package(
             program, package_path=str(out), inductor_configs={"freezing": True}
         )
+    if quantized is not None:
+        _check_compiled_int8(out, quantized, example)
     return multiple
 
 
-def _int8_program(program, example: Args, dims, calibration: list[Args]):
+# Why aoti_int8 is compiled for the traced size only: compiled with dynamic height and width,
+# Inductor's int8 lowering gave wrong outputs (the digits classifier: 15 % accuracy against 98 %
+# for the same quantized program run eagerly; torch 2.13, torchao 0.18).
+INT8_FIXED_SHAPE = (
+    "aoti_int8 is compiled for the traced size: with dynamic height and width, Inductor's int8 "
+    "lowering gave wrong outputs on a tested network"
+)
+
+
+def _int8_module(program, calibration: list[Args]):
     """PT2E post-training static quantization of an exported program for this CPU: the x86
     Inductor quantizer (u8 activations, per-channel s8 weights, oneDNN int8 kernels),
-    calibrated on `calibration`, re-exported with the same dynamic dimensions."""
+    calibrated on `calibration` (any sizes the program takes); the converted module."""
     import torch
 
     # torchao's import reports its CUDA extensions and Triton missing: expected on a CPU build
@@ -161,15 +173,41 @@ def _int8_program(program, example: Args, dims, calibration: list[Args]):
     with torch.no_grad():
         for args in tqdm(calibration, desc="calibrate aoti_int8", unit="sample"):
             prepared(*args)
-    return torch.export.export(convert_pt2e(prepared), example, dynamic_shapes=dims, strict=True)
+    return convert_pt2e(prepared)
+
+
+def _check_compiled_int8(package: Path, quantized, example: Args) -> None:
+    """The compiled package must compute what its quantized program computes run eagerly
+    (oneDNN's int8 kernels round like the reference quantize/dequantize ops, to within about
+    one quantization step)."""
+    import torch
+
+    from pipelines.backends.torch.loader import load_export
+
+    with torch.no_grad():
+        expected = [o.float() for o in _flat(quantized(*example))]
+        actual = [o.float() for o in _flat(load_export(package)(*example))]
+    scale = max(1.0, *(float(e.abs().max()) for e in expected))
+    error = max(float((a - e).abs().max()) for a, e in zip(actual, expected, strict=True))
+    if error > 0.02 * scale:
+        raise NotApplicable(
+            f"the compiled aoti_int8 package differs from its quantized program by {error:.3g} "
+            "(an AOTInductor int8 lowering fault for this network: leave aoti_int8 out of "
+            "trace.methods)"
+        )
+
+
+def _flat(out) -> list:
+    found = list(out.values()) if isinstance(out, dict) else out
+    return list(found) if isinstance(found, tuple | list) else [found]
 
 
 def _export_program(
     module, model: ModelConfig, example: Args, trace: TraceConfig, dynamic: bool
-) -> tuple[Any, int, Any]:
+) -> tuple[Any, int]:
     """torch.export's program, with the image inputs' height and width dynamic (if `dynamic`)
-    in steps of the smallest of SIZE_MULTIPLES that exports (and divides the traced sizes),
-    that step, and the dynamic shapes given to torch.export."""
+    in steps of the smallest of SIZE_MULTIPLES that exports (and divides the traced sizes), and
+    that step."""
     import torch
 
     images = [t.layout is InputLayout.image for t in model.input_tensors]
@@ -183,7 +221,7 @@ def _export_program(
             dims = tuple(_size_dims(trace, multiple) if image else None for image in images)
             shapes = dims if dynamic else None
             program = torch.export.export(module, example, dynamic_shapes=shapes, strict=True)
-            return program, multiple, shapes
+            return program, multiple
         except Exception as error:
             first_error = first_error or error
     assert first_error is not None  # 1 is always tried
@@ -354,8 +392,10 @@ def export(
     log.info("%s: exported in %.1f s", method.name, time.perf_counter() - started)
     for message in tracer_warnings:
         log.warning("tracer: %s", message)
-    # int8 cannot match eager float32 to trace.atol: its sizes are checked for running and
-    # output shapes, its numbers judged by the evaluation's task metric
+    if int8:
+        checks, fixed_reason = [], fixed_reason or INT8_FIXED_SHAPE
+    # int8 cannot match eager float32 to trace.atol: the package was checked against its
+    # quantized program above, its numbers are judged by the evaluation's task metric
     atol = math.inf if int8 else trace.atol
     checked = verify(method, module, model, out, example, checks, atol, device)
     if int8:
