@@ -28,7 +28,8 @@ from pipelines.config import CppRuntime, EvaluateConfig, ModelConfig, QuantMode,
 from pipelines.evaluate.cells import Cell, RunSettings, cpp_command, run_cell
 from tests.user_model import build_keras_outlier_channel
 
-MODEL = ModelConfig(name="outlier", task=Task.generic, input_shape=[1, 16, 16, 3])
+SIZE = 64
+MODEL = ModelConfig(name="outlier", task=Task.generic, input_shape=[1, SIZE, SIZE, 3])
 
 
 def main() -> None:
@@ -37,11 +38,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    calibration = {"input": rng.random((64, 16, 16, 3), dtype=np.float32)}
-    held_out = {"input": rng.random((16, 16, 16, 3), dtype=np.float32)}
+    calibration = {"input": rng.random((64, SIZE, SIZE, 3), dtype=np.float32)}
+    held_out = {"input": rng.random((16, SIZE, SIZE, 3), dtype=np.float32)}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        network = build_keras_outlier_channel()
+        network = build_keras_outlier_channel(size=SIZE)
         folder = workdir / "savedmodel"
         expected = {"output": np.asarray(network(held_out["input"]))}
         sidecar.write(folder, savedmodel(network, MODEL, folder, held_out, expected))

@@ -43,7 +43,7 @@ def test_plain_int8_fails_and_the_two_starved_layers_kept_in_float_pass(outlier)
     fewer = [s for s in record["steps"] if len(s["float_layers"]) < len(kept)]
     assert fewer and not any(s["passed"] for s in fewer)  # the smaller prefixes were tried
     assert record["target"] == "SNR >= 20 dB against the original (evaluate.min_snr_db)"
-    assert record["quantized_layers"] == 4
+    assert record["quantized_layers"] == 6
 
 
 def test_an_impossible_target_fails_listing_every_step_tried(outlier):
@@ -51,7 +51,7 @@ def test_an_impossible_target_fails_listing_every_step_tried(outlier):
         _search(outlier, EvaluateConfig(min_snr_db=500.0))
     message = str(refused.value)
     assert message.startswith("int8_selective cannot meet the accuracy target even with every")
-    assert "0 in float: SNR" in message and "4 in float: SNR" in message
+    assert "0 in float: SNR" in message and "6 in float: SNR" in message
     assert "(raise evaluate.max_metric_drop or lower evaluate.min_snr_db" in message
     assert "\n" not in message
 
@@ -107,4 +107,4 @@ def test_the_report_shows_plain_int8_failing_and_int8_selective_passing(outlier_
         assert selective["passed"] is True, selective["verdict"]
     page = (outlier_project / "reports/index.html").read_text()
     assert "int8_selective: layers kept in float vs accuracy" in page
-    assert "tflite/int8_selective: 2 of 4 layers kept in float for SNR &gt;= 20 dB" in page
+    assert "tflite/int8_selective: 2 of 6 layers kept in float for SNR &gt;= 20 dB" in page

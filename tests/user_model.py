@@ -74,25 +74,29 @@ class DeviceBound(nn.Module):
         return self.conv(x) + torch.ones(1, device="cpu")
 
 
-def build_keras_outlier_channel(width: int = 8, outlier: float = 1000.0):
+def build_keras_outlier_channel(width: int = 32, size: int = 16, outlier: float = 1000.0):
     """A network plain int8 cannot hold: one channel of `wide` is `outlier` times larger than
     the others, and `mix` ignores it. Per-tensor activation scales sized for that channel round
-    every other channel to zero, so only keeping `wide` and `mix` in float recovers the output.
-    `stem` and `head` are ordinary layers int8 holds well."""
+    every other channel to zero, so only keeping `wide` and `mix` (two 1x1 convolutions) in
+    float recovers the output; the four 3x3 convolutions around them, where the time goes, are
+    ordinary layers int8 holds well."""
     import keras
     import numpy as np
     from keras import layers
 
-    image = keras.Input(shape=(16, 16, 3), name="input")
+    image = keras.Input(shape=(size, size, 3), name="input")
     stem = layers.Conv2D(width, 3, padding="same", activation="relu", name="stem")
+    body = layers.Conv2D(width, 3, padding="same", activation="relu", name="body")
     wide = layers.Conv2D(width, 1, name="wide")
     mix = layers.Conv2D(width, 1, activation="relu", name="mix")
+    tail = layers.Conv2D(width, 3, padding="same", activation="relu", name="tail")
     head = layers.Conv2D(3, 3, padding="same", name="head")
-    model = keras.Model(image, head(mix(wide(stem(image)))))
+    model = keras.Model(image, head(tail(mix(wide(body(stem(image)))))))
     rng = np.random.default_rng(0)
-    for layer in (stem, wide, mix, head):
+    for layer in (stem, body, wide, mix, tail, head):
         kernel, bias = layer.get_weights()
-        layer.set_weights([rng.normal(0, 0.5, kernel.shape).astype("float32"), bias])
+        fan_in = np.prod(kernel.shape[:3])
+        layer.set_weights([rng.normal(0, fan_in**-0.5, kernel.shape).astype("float32"), bias])
     kernel, bias = wide.get_weights()
     kernel[..., 0] *= outlier
     wide.set_weights([kernel, bias])
