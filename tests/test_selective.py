@@ -56,6 +56,16 @@ def test_an_impossible_target_fails_listing_every_step_tried(outlier):
     assert "\n" not in message
 
 
+def test_a_task_metric_without_an_allowed_drop_is_refused_naming_the_key(outlier):
+    from dataclasses import replace
+
+    model = replace(MODEL, task=Task.super_resolution)
+    held_out = {"input": SAMPLES["input"][:4]}
+    targets = np.zeros((4, 16, 16, 3), np.float32)  # ground truth: the task metric applies
+    with pytest.raises(PipelineError, match=r"set evaluate.max_metric_drop.super_resolution"):
+        quantize_selective(outlier, model, EvaluateConfig(), SAMPLES, held_out, targets)
+
+
 def test_a_model_plain_int8_holds_keeps_every_layer_quantized(tmp_path):
     network = build_keras()
     model_bytes, record = _search(_savedmodel(tmp_path, network), EvaluateConfig(min_snr_db=20.0))

@@ -10,9 +10,9 @@ The search, on the evaluation samples:
    that);
 3. the k best-ranked layers are kept in float for k = 1, 2, 4, ... until the target is met, then
    the smallest passing k is found by bisection between the last failing and first passing k.
-Every candidate is requantized from one calibration with the TFLite quantization debugger's
-deny-list of nodes, so a step costs a requantization and a run, not a calibration. If even every layer
-in float misses the target, the stage fails listing what was tried.
+Every candidate is requantized from one calibration with the TFLite quantizer's deny-list of
+nodes, so a step costs a requantization and a run, not a calibration. If even every layer in
+float misses the target, the stage fails listing what was tried.
 """
 
 import logging
@@ -61,12 +61,17 @@ class Judge:
         primary = metrics.PRIMARY_METRIC.get(task, "")
         drop = original[primary] - quality[primary] if primary in quality else None
         passed, verdict = metrics.accuracy_verdict(task, self.evaluate, drop, snr)
+        if passed is None:
+            raise PipelineError(
+                f"int8_selective has no accuracy target for the {task.name} task (set "
+                f"evaluate.max_metric_drop.{task.name}, the largest {primary} drop allowed)"
+            )
         return sidecar.SelectiveStep(
             float_layers=layers,
             metric_drop=drop,
             snr_db=snr,
             size_bytes=len(model_bytes),
-            passed=bool(passed),
+            passed=passed,
             verdict=verdict,
         )
 
