@@ -343,6 +343,12 @@ def _example(model: ModelConfig, samples: Tensors) -> Args:
     )
 
 
+def _each_sample(model: ModelConfig, samples: Tensors) -> list[Args]:
+    """Every sample as PyTorch takes it (see `_example`)."""
+    count = tensors.count(samples)
+    return [_example(model, tensors.rows(samples, i, i + 1)) for i in range(count)]
+
+
 def _other_sizes(module, model: ModelConfig, trace: TraceConfig, example: Args):
     """The inputs to verify besides the traced ones, and why there are none where the network
     takes one size only or has no image input to resize."""
@@ -376,8 +382,6 @@ def export(
     int8 = method is ExportMethod.aoti_int8
     if int8 and calibration is None:
         raise PipelineError("aoti_int8 needs calibration samples (the trace stage passes them)")
-    rows = [] if calibration is None else range(tensors.count(calibration))
-    calibrating = [_example(model, tensors.rows(calibration, i, i + 1)) for i in rows]  # type: ignore[arg-type]
     tracer_warnings, size_multiple = _save(
         method,
         module,
@@ -386,7 +390,7 @@ def export(
         trace,
         out,
         dynamic=not fixed_reason,
-        calibration=calibrating if int8 else None,
+        calibration=_each_sample(model, calibration) if int8 and calibration else None,
     )
     # Logged, not recorded: the sidecar is part of the artifact, which must not depend on timing.
     log.info("%s: exported in %.1f s", method.name, time.perf_counter() - started)
