@@ -378,6 +378,9 @@ class TraceConfig:
     # torch.export dynamic height/width range for the AOTInductor package.
     min_size: int = 8
     max_size: int = 1024
+    # aoti_int8 calibrates on the first this many of the calibration samples (the same samples
+    # the TFLite int8 modes use; a trace key, so a quantize change reruns no trace variant)
+    calibration_samples: int = 200
 
     def check(self) -> None:
         _require(
@@ -394,6 +397,12 @@ class TraceConfig:
                 "[height, width] pairs of positive sizes",
             )
         _require(self.atol > 0, "trace.atol", self.atol, "numbers > 0")
+        _require(
+            self.calibration_samples > 0,
+            "trace.calibration_samples",
+            self.calibration_samples,
+            "integers > 0",
+        )
         _require(
             re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None,
             "trace.device",

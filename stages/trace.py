@@ -25,7 +25,7 @@ def main(cfg: Config, method: ExportMethod) -> None:
         inputs, _ = data.load_eval(paths.DATASET, cfg.model)
         twin = twin_check(cfg.model, module, inputs)
         calibration = (
-            data.load_calibration(paths.DATASET, cfg.quantize.calibration_samples, cfg.model)
+            data.load_calibration(paths.DATASET, cfg.trace.calibration_samples, cfg.model)
             if method is ExportMethod.aoti_int8
             else None
         )

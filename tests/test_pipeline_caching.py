@@ -13,7 +13,7 @@ from tests.conftest import assert_up_to_date, compose, run, stages_restored, sta
 
 pytestmark = pytest.mark.pipeline
 
-TRACE = sorted(["trace@trace", "trace@aoti"])
+TRACE = sorted(["trace@trace", "trace@aoti", "trace@aoti_int8"])
 
 
 def restore(project: Path) -> None:
@@ -33,7 +33,9 @@ def ran(project: Path, target: str) -> list[str]:
     return sorted(stages_run(run(["dvc", "repro", target], project).stdout))
 
 
-QUANTIZE = sorted(f"quantize@{m}" for m in ("float32", "dynamic", "float16", "int8", "uint8"))
+QUANTIZE = sorted(
+    f"quantize@{m}" for m in ("float32", "dynamic", "float16", "int8", "uint8", "int8_selective")
+)
 
 
 def test_a_quantize_parameter_reruns_only_the_quantize_variants_and_evaluate(sr_project):
