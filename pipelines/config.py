@@ -441,7 +441,9 @@ class EvaluateConfig:
     languages: list[Language] = field(default_factory=lambda: list(Language))
     threads: int = 1
     warmup: int = 5
-    runs: int = 30
+    # Timed runs per round; the cells take turns round after round (see evaluate/cells.py).
+    runs: int = 20
+    rounds: int = 3
     timeout_s: float = 600.0
     # Max abs error allowed per artifact kind; kinds not listed are judged by the task metric.
     tolerances: dict[str, float] = field(default_factory=dict)
@@ -458,6 +460,7 @@ class EvaluateConfig:
         _require(self.threads > 0, "evaluate.threads", self.threads, "integers > 0")
         _require(self.warmup >= 0, "evaluate.warmup", self.warmup, "integers >= 0")
         _require(self.runs > 0, "evaluate.runs", self.runs, "integers > 0")
+        _require(self.rounds > 0, "evaluate.rounds", self.rounds, "integers > 0")
         _require(self.timeout_s > 0, "evaluate.timeout_s", self.timeout_s, "numbers > 0")
         for kind, tol in self.tolerances.items():
             _require(tol > 0, f"evaluate.tolerances.{kind}", tol, "numbers > 0")

@@ -1,7 +1,8 @@
 """Run one artifact in a Python runtime with the same command line as the C++ runners.
 
     python -m pipelines.run --runtime tflite --model artifacts/tflite/int8/model.tflite \\
-        --input in.npy --output out.npy [--warmup 5] [--runs 20] [--threads 1] [--json stats.json]
+        --input in.npy --output out.npy [--warmup 5] [--runs 20] [--rounds 1] [--interleaved] \\
+        [--threads 1] [--json stats.json]
 
 A model with several inputs or outputs takes one `--input NAME=FILE` per input and one
 `--output NAME=FILE` per output (names as in the model config), as the C++ runners do.
@@ -19,6 +20,7 @@ import numpy as np
 
 from pipelines import jsonfile
 from pipelines.atomic import atomic_path
+from pipelines.backends.base import RoundHooks, Timing, benchmark
 from pipelines.config import ConfigError, load
 from pipelines.errors import PipelineError, first_sentence, os_failure, report
 
@@ -32,13 +34,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--input", required=True, action="append", metavar="[NAME=]FILE")
     parser.add_argument("--output", required=True, action="append", metavar="[NAME=]FILE")
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=20, help="timed runs per round")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--interleaved",
+        action="store_true",
+        help="print 'ready' once loaded, wait for a line on stdin before each round and print "
+        "'round K p50 MS' after it (how the evaluation takes turns between runners)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
-    if args.warmup < 0 or args.runs < 1 or args.threads < 1:
-        parser.error("--warmup must be >= 0, --runs and --threads >= 1")
+    if args.warmup < 0 or min(args.runs, args.rounds, args.threads) < 1:
+        parser.error("--warmup must be >= 0, --runs, --rounds and --threads >= 1")
     for flag in ("input", "output"):
         values = [_split(v) for v in getattr(args, flag)]
         named = [name for name, _ in values if name]
@@ -97,9 +106,25 @@ def read_inputs(path: Path) -> np.ndarray:
     return inputs
 
 
+def _wait_for_turn(round_: int) -> None:
+    if round_ == 0:
+        print("ready", flush=True)
+    if not sys.stdin.readline():
+        raise PipelineError(
+            f"stdin closed before round {round_ + 1} (--interleaved waits for a line on stdin "
+            "before each round; leave it out to run on your own)"
+        )
+
+
+def _report_round(round_: int, p50_ms: float) -> None:
+    print(f"round {round_ + 1} p50 {p50_ms:.6f}", flush=True)
+
+
+TAKE_TURNS = RoundHooks(before=_wait_for_turn, after=_report_round)
+
+
 def run(args: argparse.Namespace) -> str:
     """Benchmark the model on the inputs, write the outputs (and stats); a one-line summary."""
-    from pipelines.backends.base import benchmark
     from pipelines.backends.registry import python_runner
 
     # the inputs before the config, so that a bad input file is the error a user sees first
@@ -109,15 +134,15 @@ def run(args: argparse.Namespace) -> str:
     destinations = _by_name("output", args.output, cfg.model.output_names)
     inputs = {name: arrays[path] for name, path in sources.items()}
     runner = python_runner(args.runtime, args.model, cfg)
-    outputs, stats = benchmark(
-        runner,
-        str(args.model),
-        inputs,
-        args.warmup,
-        args.runs,
-        args.threads,
-        {name: str(path) for name, path in sources.items()},
+    timing = Timing(
+        warmup=args.warmup,
+        runs=args.runs,
+        rounds=args.rounds,
+        threads=args.threads,
+        between=TAKE_TURNS if args.interleaved else RoundHooks(),
     )
+    sources_named = {name: str(path) for name, path in sources.items()}
+    outputs, stats = benchmark(runner, str(args.model), inputs, timing, sources_named)
     for name, path in destinations.items():
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, outputs[name])

@@ -23,6 +23,16 @@ class DoublingRunner:
         return {self.model.output_names[0]: tensors.first(sample) * 2}
 
 
+class CallLoggingRunner(DoublingRunner):
+    """Appends its process id to the file $CKPT2CPP_TEST_CALLS on every inference, so a test
+    can see which runner ran when."""
+
+    def infer(self, sample: Tensors) -> Tensors:
+        with open(os.environ["CKPT2CPP_TEST_CALLS"], "a") as log:
+            log.write(f"{os.getpid()}\n")
+        return super().infer(sample)
+
+
 class EchoRunner(DoublingRunner):
     """Returns input i as output i (several inputs and outputs, in config order)."""
 

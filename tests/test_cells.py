@@ -1,9 +1,19 @@
 """Every cell runs in its own process: a crash or a hang is that cell's failure, nothing more."""
 
+from dataclasses import replace
+from itertools import groupby
+
 import numpy as np
 import pytest
 
-from pipelines.evaluate.cells import Cell, RunSettings, python_command, run_cell
+from pipelines.evaluate.cells import (
+    Cell,
+    CellJob,
+    RunSettings,
+    python_command,
+    run_cell,
+    run_interleaved,
+)
 from tests.conftest import REPO
 
 
@@ -42,6 +52,30 @@ def test_a_working_cell_returns_outputs_and_stats(inputs, tmp_path, monkeypatch)
     assert np.array_equal(run.outputs["output"], np.load(inputs) * 2)
     assert run.stats["runs"] == 7 and run.stats["samples"] == 3
     assert run.stats["min_ms"] <= run.stats["p50_ms"] <= run.stats["p99_ms"] <= run.stats["max_ms"]
+
+
+def test_cells_take_turns_round_after_round(inputs, tmp_path, monkeypatch):
+    """Each cell times one round while the others wait, so noise slows every cell alike."""
+    calls = tmp_path / "calls.log"
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("CKPT2CPP_TEST_CALLS", str(calls))
+    settings = RunSettings(warmup=0, runs=4, rounds=3, threads=1, timeout_s=120)
+    jobs = [
+        CellJob.plan(
+            replace(cell("CallLoggingRunner"), artifact=name),
+            {"input": inputs},
+            ["output"],
+            tmp_path,
+        )
+        for name in ("first", "second")
+    ]
+    runs = run_interleaved(jobs, settings)
+    assert all(r.ok for r in runs), [r.stderr_tail for r in runs]
+    blocks = [(pid, len(list(group))) for pid, group in groupby(calls.read_text().split())]
+    a, b = blocks[0][0], blocks[1][0]
+    # each: one pass over the 3 samples once loaded, then 3 rounds of 4 timed runs, in turns
+    assert blocks == [(a, 3), (b, 3)] + [(a, 4), (b, 4)] * 3
+    assert [len(r.stats["round_p50_ms"]) for r in runs] == [3, 3]
 
 
 def test_a_segfault_is_recorded_with_its_signal(inputs, tmp_path, monkeypatch):

@@ -35,11 +35,12 @@ def model_args(project, program, model=None):
     return ["--model", model or ARTIFACTS[program], *nodes]
 
 
-def runner(project, program, *args, timeout=60):
+def runner(project, program, *args, timeout=60, stdin=""):
     return subprocess.run(
         [str(project / "build/bin" / program), *args],
         cwd=project,
         env=runtime_env(),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -89,13 +90,39 @@ def test_good_input_gives_outputs_and_stats(sr_project, files, tmp_path, program
         "5",
         "--warmup",
         "1",
+        "--rounds",
+        "3",
+        "--interleaved",
+        stdin="go\n" * 3,
     )
     assert result.returncode == 0, result.stderr
     assert np.load(out).shape[0] == 2
     keys = json.loads(stats.read_text())
-    assert (
-        keys["runs"] == 5 and keys["min_ms"] <= keys["p50_ms"] <= keys["p99_ms"] <= keys["max_ms"]
+    assert keys["runs"] == 5 and keys["min_ms"] <= keys["p99_ms"] <= keys["max_ms"]
+    # each turn is announced, and p50 is the median of the rounds' p50s
+    turns = [line.split()[0] for line in result.stdout.splitlines()[:4]]
+    assert turns == ["ready", "round", "round", "round"], result.stdout
+    assert len(keys["round_p50_ms"]) == 3
+    assert keys["p50_ms"] == sorted(keys["round_p50_ms"])[1]
+
+
+@pytest.mark.parametrize("program", list(ARTIFACTS))
+def test_an_interleaved_runner_whose_turns_stop_says_so(sr_project, files, tmp_path, program):
+    result = runner(
+        sr_project,
+        program,
+        *model_args(sr_project, program),
+        "--input",
+        str(files[f"{program}:good"]),
+        "--output",
+        str(tmp_path / "out.npy"),
+        "--rounds",
+        "2",
+        "--interleaved",
+        stdin="go\n",
     )
+    assert_one_error_line(result, "stdin closed before round 2")
+    assert not (tmp_path / "out.npy").exists()
 
 
 def corrupt_model(program, folder):

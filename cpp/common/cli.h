@@ -57,6 +57,8 @@ struct Args {
   std::vector<NamedPath> inputs, outputs;  // in command-line order
   int warmup = 5;
   int runs = 20;
+  int rounds = 1;
+  bool interleaved = false;
   int threads = 1;
   // Given extra flags, every value in command-line order; {""} for switches.
   std::map<std::string, std::vector<std::string>> extra;
@@ -79,7 +81,7 @@ struct Args {
 inline std::string usage(const RunnerInfo& info) {
   std::string u = "usage: " + info.program +
                   " --model PATH --input [NAME=]in.npy --output [NAME=]out.npy [--warmup N] [--runs M]"
-                  " [--threads T] [--json stats.json]";
+                  " [--rounds R] [--interleaved] [--threads T] [--json stats.json]";
   for (const auto& f : info.extra_flags) u += " [" + f.name + (f.value_name.empty() ? "" : " " + f.value_name) + "]";
   std::vector<std::pair<std::string, std::string>> rows = {
       {"--model PATH", info.model_help},
@@ -88,7 +90,10 @@ inline std::string usage(const RunnerInfo& info) {
       {"--output FILE", ".npy the N outputs are stacked into (float32, or int32/int64 for integer outputs)"},
       {"--output NAME=FILE", "the same for the model output NAME; repeat once per output"},
       {"--warmup N", "untimed runs after the first pass over the samples (default 5)"},
-      {"--runs M", "timed runs, run k uses sample k % N (default 20, at least 1)"},
+      {"--runs M", "timed runs per round, run k uses sample k % N (default 20, at least 1)"},
+      {"--rounds R", "rounds of --runs timed runs; p50_ms is the median of the rounds' p50s (default 1)"},
+      {"--interleaved", "print 'ready' before the first round, wait for a line on stdin before each round and "
+                        "print 'round K p50 MS' after it (how the evaluation takes turns between runners)"},
       {"--threads T", "CPU threads for the runtime (default 1)"},
       {"--json FILE", "write timing and memory statistics as JSON"}};
   for (const auto& f : info.extra_flags)
@@ -144,8 +149,8 @@ inline int parse_int(const std::string& flag, const std::string& text, int min, 
 // Throws UsageError on any problem.
 inline std::optional<Args> parse_args(int argc, char** argv, const RunnerInfo& info) {
   Args a;
-  const std::vector<std::string> common = {"--model", "--input", "--output", "--warmup",
-                                           "--runs",  "--threads", "--json"};
+  const std::vector<std::string> common = {"--model",  "--input",       "--output",  "--warmup", "--runs",
+                                           "--rounds", "--interleaved", "--threads", "--json"};
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     std::optional<std::string> value;
@@ -164,9 +169,10 @@ inline std::optional<Args> parse_args(int argc, char** argv, const RunnerInfo& i
       if (f.name == flag) extra = &f;
     const bool known = extra || std::find(common.begin(), common.end(), flag) != common.end();
     if (!known) throw UsageError("unknown flag '" + flag + "'", "see --help");
-    if (extra && extra->value_name.empty()) {
+    if ((extra && extra->value_name.empty()) || flag == "--interleaved") {
       if (value) throw UsageError(flag + " takes no value", "see --help");
-      a.extra[flag].push_back("");
+      if (extra) a.extra[flag].push_back("");
+      else a.interleaved = true;
       continue;
     }
     if (!value) {
@@ -182,6 +188,7 @@ inline std::optional<Args> parse_args(int argc, char** argv, const RunnerInfo& i
     else if (flag == "--json") a.json = *value;
     else if (flag == "--warmup") a.warmup = cli_detail::parse_int(flag, *value, 0, 100000000);
     else if (flag == "--runs") a.runs = cli_detail::parse_int(flag, *value, 1, 100000000);
+    else if (flag == "--rounds") a.rounds = cli_detail::parse_int(flag, *value, 1, 100000);
     else if (flag == "--threads") a.threads = cli_detail::parse_int(flag, *value, 1, 1024);
   }
   if (a.model.empty()) throw UsageError("missing --model", "see --help");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace ckpt2cpp {
 
@@ -48,6 +49,11 @@ class JsonObjectWriter {
   JsonObjectWriter& add(const std::string& key, std::int64_t v) { return raw(key, std::to_string(v)); }
   JsonObjectWriter& add(const std::string& key, int v) { return raw(key, std::to_string(v)); }
   JsonObjectWriter& add(const std::string& key, bool v) { return raw(key, v ? "true" : "false"); }
+  JsonObjectWriter& add(const std::string& key, const std::vector<double>& v) {
+    std::string text;
+    for (const double x : v) text += (text.empty() ? "" : ", ") + json_number(x);
+    return raw(key, "[" + text + "]");
+  }
   JsonObjectWriter& raw(const std::string& key, const std::string& json_text) {
     body_ += (body_.empty() ? "\n  " : ",\n  ") + json_quote(key) + ": " + json_text;
     return *this;

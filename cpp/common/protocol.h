@@ -5,7 +5,10 @@
 //      (sample 0) is timed as first_run_ms; each output's [1, o1, ...] arrays
 //      are stacked into an [N, o1, ...] array;
 //   2. `warmup` untimed runs, run k (k = 0, 1, ...) using sample k % N;
-//   3. `runs` timed runs, run k (k = 0, 1, ...) using sample k % N.
+//   3. `rounds` rounds of `runs` timed runs, run k (k = 0, 1, ...) of a round
+//      using sample k % N; `between.before(r)` is called before round r and
+//      `between.after(r, p50)` after it, outside the timed intervals (the
+//      interleaved mode of runner_main.h waits there for its turn).
 // Each timed interval covers exactly one call of `infer`, which the runners
 // define as: copy the sample of every input into the runtime's input memory,
 // run the model, copy (and convert/dequantize) every output into a host array
@@ -13,6 +16,7 @@
 #pragma once
 
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,7 +29,14 @@ namespace ckpt2cpp {
 struct ProtocolResult {
   std::vector<Array> outputs;  // one per --output, each [N, o1, ...]
   double first_run_ms = 0;
-  std::vector<double> times_ms;  // one per timed run
+  std::vector<double> times_ms;      // one per timed run, all rounds
+  std::vector<double> round_p50_ms;  // one per round
+};
+
+// What runs between rounds; the default does nothing.
+struct RoundHooks {
+  std::function<void(int round)> before = [](int) {};
+  std::function<void(int round, double p50_ms)> after = [](int, double) {};
 };
 
 // `infer(i)` runs sample i (of every input) and returns a reference to the
@@ -33,7 +44,7 @@ struct ProtocolResult {
 // `labels` name the outputs in messages ("model output", "model output 'y'").
 template <class Infer>
 ProtocolResult run_protocol(std::size_t num_samples, const std::vector<std::string>& labels, int warmup, int runs,
-                            Infer&& infer) {
+                            int rounds, const RoundHooks& between, Infer&& infer) {
   ProtocolResult r;
   r.outputs.resize(labels.size());
   for (std::size_t i = 0; i < num_samples; ++i) {
@@ -61,12 +72,20 @@ ProtocolResult run_protocol(std::size_t num_samples, const std::vector<std::stri
     }
   }
   for (int k = 0; k < warmup; ++k) infer(static_cast<std::size_t>(k) % num_samples);
-  r.times_ms.reserve(static_cast<std::size_t>(runs));
-  for (int k = 0; k < runs; ++k) {
-    const auto t0 = Clock::now();
-    infer(static_cast<std::size_t>(k) % num_samples);
-    const auto t1 = Clock::now();
-    r.times_ms.push_back(ms_between(t0, t1));
+  r.times_ms.reserve(static_cast<std::size_t>(runs) * static_cast<std::size_t>(rounds));
+  for (int round = 0; round < rounds; ++round) {
+    between.before(round);
+    std::vector<double> times;
+    times.reserve(static_cast<std::size_t>(runs));
+    for (int k = 0; k < runs; ++k) {
+      const auto t0 = Clock::now();
+      infer(static_cast<std::size_t>(k) % num_samples);
+      const auto t1 = Clock::now();
+      times.push_back(ms_between(t0, t1));
+    }
+    r.round_p50_ms.push_back(percentile(times, 50));
+    r.times_ms.insert(r.times_ms.end(), times.begin(), times.end());
+    between.after(round, r.round_p50_ms.back());
   }
   return r;
 }

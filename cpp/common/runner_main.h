@@ -97,6 +97,28 @@ inline std::vector<InputFile> read_inputs(const Args& args) {
   return inputs;
 }
 
+// --interleaved: take turns with other runners. Say "ready" once loaded and warm, wait for
+// a line on stdin before each round, and report each round's p50 on stdout.
+inline RoundHooks round_hooks(bool interleaved) {
+  if (!interleaved) return {};
+  RoundHooks hooks;
+  hooks.before = [](int round) {
+    if (round == 0) {
+      std::fputs("ready\n", stdout);
+      std::fflush(stdout);
+    }
+    char line[64];
+    if (!std::fgets(line, sizeof line, stdin))
+      fail("stdin closed before round " + std::to_string(round + 1),
+           "--interleaved waits for a line on stdin before each round; leave it out to run on your own");
+  };
+  hooks.after = [](int round, double p50_ms) {
+    std::printf("round %d p50 %.6f\n", round + 1, p50_ms);
+    std::fflush(stdout);
+  };
+  return hooks;
+}
+
 inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load) {
   const auto parsed = parse_args(argc, argv, info);
   if (!parsed) return 0;
@@ -114,7 +136,7 @@ inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load
   std::vector<std::string> labels;
   for (const auto& out : args.outputs) labels.push_back("model " + io_label(out, false));
   const ProtocolResult r =
-      run_protocol(samples, labels, args.warmup, args.runs,
+      run_protocol(samples, labels, args.warmup, args.runs, args.rounds, round_hooks(args.interleaved),
                    [&](std::size_t i) -> const std::vector<Array>& { return session->infer(inputs, i); });
   std::string written;
   for (std::size_t k = 0; k < args.outputs.size(); ++k) {
@@ -124,7 +146,8 @@ inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load
                shape_str(r.outputs[k].shape);
   }
 
-  const LatencyStats s = summarize(r.times_ms);
+  LatencyStats s = summarize(r.times_ms);
+  s.p50_ms = percentile(r.round_p50_ms, 50);  // the median round: one slow round does not move it
   if (!args.json.empty()) {
     JsonObjectWriter j;
     j.add("runtime", info.runtime)
@@ -134,6 +157,8 @@ inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load
         .add("first_run_ms", r.first_run_ms)
         .add("warmup", args.warmup)
         .add("runs", args.runs)
+        .add("rounds", args.rounds)
+        .add("round_p50_ms", r.round_p50_ms)
         .add("threads", args.threads)
         .add("threads_applied", session->threads_applied())
         .add("min_ms", s.min_ms)

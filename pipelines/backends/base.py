@@ -2,13 +2,16 @@
 
 The C++ runners (cpp/) implement the same loop, so Python and C++ numbers mean the same thing:
 load (timed) -> sample 0 (timed: first run) -> the other samples -> `warmup` untimed runs ->
-`runs` timed runs cycling through the samples, each timed alone with a monotonic clock.
+`rounds` rounds of `runs` timed runs cycling through the samples, each run timed alone with a
+monotonic clock; p50 is the median of the rounds' p50s. Between rounds a runner can take turns
+with others (`RoundHooks`, the --interleaved mode of pipelines/run.py and the C++ runners).
 """
 
-import resource
 import statistics
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -84,6 +87,34 @@ def check_input(spec: InputSpec, inputs: np.ndarray, source: str) -> None:
         )
 
 
+def _no_turns(_round: int) -> None:
+    return None
+
+
+def _no_report(_round: int, _p50_ms: float) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RoundHooks:
+    """What runs between rounds, outside the timed runs: `before(round)` and
+    `after(round, p50_ms)`."""
+
+    before: Callable[[int], None] = _no_turns
+    after: Callable[[int, float], None] = _no_report
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The timed part of the protocol: `rounds` rounds of `runs` runs after `warmup` runs."""
+
+    warmup: int = 5
+    runs: int = 20
+    rounds: int = 1
+    threads: int = 1
+    between: RoundHooks = field(default_factory=RoundHooks)
+
+
 @dataclass
 class Stats:
     runtime: str
@@ -93,6 +124,8 @@ class Stats:
     first_run_ms: float
     warmup: int
     runs: int
+    rounds: int
+    round_p50_ms: list[float]
     threads: int
     min_ms: float
     mean_ms: float
@@ -112,8 +145,12 @@ def _ms(start: float) -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident set size of this process: VmHWM, which starts afresh at exec (getrusage's
+    ru_maxrss carries over the peak of the parent that started the process)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return -1.0
 
 
 def _stacked(outputs: list[Tensors]) -> Tensors:
@@ -128,19 +165,32 @@ def outputs_of(runner: Runner, inputs: Tensors) -> Tensors:
     return _stacked([runner.infer(tensors.rows(inputs, i, i + 1)) for i in range(count)])
 
 
+def _timed_rounds(runner: Runner, samples: list[Tensors], timing: Timing) -> list[list[float]]:
+    """Each round's run times (ms), hooks called between rounds."""
+    rounds = []
+    for round_ in range(timing.rounds):
+        timing.between.before(round_)
+        times = []
+        for k in range(timing.runs):
+            start = time.perf_counter()
+            runner.infer(samples[k % len(samples)])
+            times.append(_ms(start))
+        rounds.append(times)
+        timing.between.after(round_, float(np.percentile(times, 50)))
+    return rounds
+
+
 def benchmark(
     runner: Runner,
     model: str,
     inputs: Tensors,
-    warmup: int,
-    runs: int,
-    threads: int,
+    timing: Timing,
     sources: dict[str, str] | None = None,
 ) -> tuple[Tensors, Stats]:
     """Run every sample of `inputs` (axis 0; input NAME read from sources[NAME]) once, then
-    time `runs` runs after `warmup`."""
+    time the runs `timing` asks for."""
     start = time.perf_counter()
-    runner.load(threads)
+    runner.load(timing.threads)
     load_ms = _ms(start)
     named_sources = sources or {name: f"the input {name!r}" for name in inputs}
     check_inputs(getattr(runner, "input_specs", None), inputs, named_sources)
@@ -149,26 +199,26 @@ def benchmark(
     outputs = [runner.infer(samples[0])]
     first_run_ms = _ms(start)
     outputs += [runner.infer(sample) for sample in samples[1:]]
-    for k in range(warmup):
+    for k in range(timing.warmup):
         runner.infer(samples[k % len(samples)])
-    times = []
-    for k in range(runs):
-        start = time.perf_counter()
-        runner.infer(samples[k % len(samples)])
-        times.append(_ms(start))
+    rounds = _timed_rounds(runner, samples, timing)
+    times = [t for round_ in rounds for t in round_]
+    round_p50 = [float(np.percentile(r, 50)) for r in rounds]
     stats = Stats(
         runtime=runner.runtime,
         model=model,
         samples=len(samples),
         load_ms=load_ms,
         first_run_ms=first_run_ms,
-        warmup=warmup,
-        runs=runs,
-        threads=threads,
+        warmup=timing.warmup,
+        runs=timing.runs,
+        rounds=timing.rounds,
+        round_p50_ms=round_p50,
+        threads=timing.threads,
         min_ms=min(times),
         mean_ms=statistics.fmean(times),
         std_ms=statistics.pstdev(times),
-        p50_ms=float(np.percentile(times, 50)),
+        p50_ms=float(np.percentile(round_p50, 50)),
         p90_ms=float(np.percentile(times, 90)),
         p99_ms=float(np.percentile(times, 99)),
         max_ms=max(times),

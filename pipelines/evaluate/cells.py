@@ -4,17 +4,21 @@ Python and C++ cells share one command line (see pipelines/run.py and cpp/README
 function runs both and reads back the same two files: outputs (.npy) and stats (.json).
 """
 
+import contextlib
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from pipelines import jsonfile, toolchain
 from pipelines.config import EvaluateConfig
@@ -42,6 +46,7 @@ class RunSettings:
 
     warmup: int
     runs: int
+    rounds: int = 1
     threads: int
     timeout_s: float
 
@@ -51,19 +56,24 @@ class RunSettings:
         return cls(
             warmup=evaluate.warmup,
             runs=evaluate.runs,
+            rounds=evaluate.rounds,
             threads=evaluate.threads,
             timeout_s=evaluate.timeout_s,
         )
 
     def flags(self) -> list[str]:
-        """The runner flags of the timing protocol (the same for Python and C++)."""
+        """The runner flags of the timing protocol (the same for Python and C++), taking turns
+        with the other cells between rounds."""
         return [
             "--warmup",
             str(self.warmup),
             "--runs",
             str(self.runs),
+            "--rounds",
+            str(self.rounds),
             "--threads",
             str(self.threads),
+            "--interleaved",
         ]
 
 
@@ -134,6 +144,139 @@ def file_flags(inputs: dict[str, Path], outputs: dict[str, Path]) -> list[str]:
     return flags
 
 
+@dataclass(frozen=True)
+class CellJob:
+    """A cell and the files it reads (by input name) and writes (by output name)."""
+
+    cell: Cell
+    inputs: dict[str, Path]
+    outputs: dict[str, Path]
+    stats: Path
+
+    @classmethod
+    def plan(cls, cell: Cell, inputs: dict[str, Path], output_names: list[str], workdir: Path):
+        """The job of `cell`, its files in `workdir`, named after the cell."""
+        slug = cell.key.replace("/", "_").replace("@", "-")
+        outputs = {name: workdir / f"{slug}-{name}.npy" for name in output_names}
+        return cls(cell, inputs, outputs, workdir / f"{slug}.json")
+
+    def command(self, settings: RunSettings) -> list[str]:
+        files = [*file_flags(self.inputs, self.outputs), "--json", str(self.stats)]
+        return [*self.cell.command, *files, *settings.flags()]
+
+
+class _Stopped(Exception):
+    """A runner did not say what it should have: it exited, or went quiet for too long."""
+
+
+class _Turn:
+    """One started runner (--interleaved): lines from its stdout arrive on a queue, so the
+    evaluation can wait for each with a timeout; stderr goes to a file."""
+
+    def __init__(self, job: CellJob, settings: RunSettings, stderr: Path) -> None:
+        self.job = job
+        self.result = CellRun(job.cell)
+        self.started = time.perf_counter()
+        self.stderr_path = stderr
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        with open(stderr, "w") as err:
+            self.process = subprocess.Popen(
+                job.command(settings),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                env=runtime_env(),
+            )
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def expect(self, prefix: str, timeout_s: float) -> str:
+        """The next stdout line starting with `prefix`; _Stopped if the runner exits first or
+        says nothing of the kind within `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.0))
+            except queue.Empty:
+                raise _Stopped(f"timed out after {timeout_s:g} s") from None
+            if line is None:
+                raise _Stopped("exited")
+            if line.startswith(prefix):
+                return line
+
+    def take_turn(self, timeout_s: float) -> None:
+        """Let the runner time one round, and wait until it has."""
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write("go\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            raise _Stopped("exited") from None
+        self.expect("round ", timeout_s)
+
+    def finish(self, timeout_s: float, stopped: _Stopped | None = None) -> CellRun:
+        """Let the runner write its files and exit (killing it if it hung), then read back
+        what it wrote or why it failed."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self.process.stdin.close()
+        hung = stopped is not None and str(stopped).startswith("timed out")
+        try:
+            self.process.wait(timeout=1 if hung else timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            hung, stopped = True, stopped or _Stopped(f"timed out after {timeout_s:g} s")
+        self.result.wall_s = time.perf_counter() - self.started
+        self.result.stderr_tail = last_lines(self.stderr_path.read_text(errors="replace"))
+        if hung:
+            self.result.failure = str(stopped)
+        else:
+            _read_back(self.result, self.process.returncode, self.job)
+        return self.result
+
+
+def run_interleaved(
+    jobs: list[CellJob], settings: RunSettings, progress: str = "evaluate"
+) -> list[CellRun]:
+    """Run every job's cell with the timing protocol, the cells taking turns round after round
+    (one runs while the others wait between rounds), so a noisy machine slows every cell alike.
+    Cells start one at a time (their load times are not disturbed); any crash, hang or error
+    becomes that cell's failed CellRun, never an exception."""
+    waiting: dict[int, _Turn] = {}  # started and still taking turns
+    done: dict[int, CellRun] = {}
+
+    def step(index: int, action: Callable[[_Turn], object]) -> None:
+        turn = waiting[index]
+        try:
+            action(turn)
+        except _Stopped as stopped:
+            done[index] = turn.finish(settings.timeout_s, stopped)
+            del waiting[index]
+
+    with tqdm(total=len(jobs) * (settings.rounds + 1), desc=progress, unit="step") as bar:
+        for index, job in enumerate(jobs):
+            try:
+                waiting[index] = _Turn(job, settings, job.stats.with_suffix(".stderr"))
+            except OSError as error:
+                done[index] = CellRun(job.cell, failure=f"could not start: {error}")
+            else:
+                step(index, lambda t: t.expect("ready", settings.timeout_s))
+            bar.update(1)
+        for _ in range(settings.rounds):
+            for index in list(waiting):
+                step(index, lambda t: t.take_turn(settings.timeout_s))
+            bar.update(len(jobs))
+    done.update({index: turn.finish(settings.timeout_s) for index, turn in waiting.items()})
+    return [done[i] for i in range(len(jobs))]
+
+
 def run_cell(
     cell: Cell,
     inputs: dict[str, Path],
@@ -141,46 +284,18 @@ def run_cell(
     workdir: Path,
     settings: RunSettings,
 ) -> CellRun:
-    """Run `cell` on the input files (by input name); any crash, hang or error becomes a failed
-    CellRun, never an exception."""
-    slug = cell.key.replace("/", "_").replace("@", "-")
-    outputs = {name: workdir / f"{slug}-{name}.npy" for name in output_names}
-    stats = workdir / f"{slug}.json"
-    files = [*file_flags(inputs, outputs), "--json", str(stats)]
-    result = CellRun(cell)
-    started = time.perf_counter()
-    try:
-        process = subprocess.run(
-            [*cell.command, *files, *settings.flags()],
-            capture_output=True,
-            text=True,
-            timeout=settings.timeout_s,
-            env=runtime_env(),
-            check=False,
-        )
-    except subprocess.TimeoutExpired as expired:
-        result.failure = f"timed out after {settings.timeout_s:g} s"
-        result.stderr_tail = last_lines(expired.stderr)
-        result.wall_s = time.perf_counter() - started
-        return result
-    except OSError as error:
-        result.failure = f"could not start: {error}"
-        return result
-    result.wall_s = time.perf_counter() - started
-    _read_back(result, process, outputs, stats)
-    return result
+    """Run one cell on the input files (by input name), alone."""
+    job = CellJob.plan(cell, inputs, output_names, workdir)
+    return run_interleaved([job], settings, progress=cell.key)[0]
 
 
-def _read_back(
-    result: CellRun, process: subprocess.CompletedProcess, outputs: dict[str, Path], stats: Path
-) -> None:
-    """Fill `result` from a finished process: its outputs and stats, or why there are none."""
-    result.exit_code = process.returncode
-    result.stderr_tail = last_lines(process.stderr)
-    if process.returncode != 0:
-        result.failure = describe_exit(process.returncode)
-    elif not (all(p.is_file() for p in outputs.values()) and stats.is_file()):
+def _read_back(result: CellRun, returncode: int, job: CellJob) -> None:
+    """Fill `result` from a finished runner: its outputs and stats, or why there are none."""
+    result.exit_code = returncode
+    if returncode != 0:
+        result.failure = describe_exit(returncode)
+    elif not (all(p.is_file() for p in job.outputs.values()) and job.stats.is_file()):
         result.failure = "exited 0 but wrote no outputs"
     else:
-        result.outputs = {name: np.load(path) for name, path in outputs.items()}
-        result.stats = jsonfile.read(stats)
+        result.outputs = {name: np.load(path) for name, path in job.outputs.items()}
+        result.stats = jsonfile.read(job.stats)

@@ -22,7 +22,18 @@ LATENCY_KEYS = (
     "peak_rss_mb",
     "threads",
     "runs",
+    "rounds",
 )
+
+
+def latency_of(stats: dict[str, Any]) -> dict[str, float]:
+    """The stats a cell's row shows, plus `p50_spread_pct`: how far apart its rounds' p50s
+    are, in percent of the p50 (the noise the cell's p50 was measured under)."""
+    found = {k: stats[k] for k in LATENCY_KEYS if k in stats}
+    rounds = stats.get("round_p50_ms") or []
+    if len(rounds) > 1 and stats.get("p50_ms"):
+        found["p50_spread_pct"] = 100 * (max(rounds) - min(rounds)) / stats["p50_ms"]
+    return found
 
 
 @dataclass
@@ -77,7 +88,7 @@ def _measured(artifact: Artifact, run: CellRun) -> CellResult:
         size_bytes=artifact_size(artifact.path),
         failure=run.failure,
         stderr_tail=run.stderr_tail,
-        latency={k: run.stats[k] for k in LATENCY_KEYS if k in run.stats},
+        latency=latency_of(run.stats),
     )
 
 

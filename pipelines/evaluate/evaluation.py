@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from pipelines import data, metrics, paths, sidecar, tensors
 from pipelines.backends.cpp.build import PROGRAMS
@@ -25,11 +24,12 @@ from pipelines.config import (
 from pipelines.evaluate import figures
 from pipelines.evaluate.cells import (
     Cell,
+    CellJob,
     CellRun,
     RunSettings,
     cpp_command,
     python_command,
-    run_cell,
+    run_interleaved,
 )
 from pipelines.evaluate.compare import CellResult, judge, to_nhwc
 from pipelines.evaluate.debugger import short_layer_name
@@ -85,22 +85,28 @@ def run_cells(
     workdir: Path,
     cfg: Config,
 ) -> list[CellRun]:
-    """Run cells one after another (never concurrently: they are being timed)."""
-    runs = []
-    settings = RunSettings.from_config(cfg.evaluate)
-    for artifact, cell in tqdm(cells, desc="evaluate", unit="cell"):
-        files = inputs[artifact.layout]
-        run = run_cell(cell, files, cfg.model.output_names, workdir, settings)
+    """Run every cell, the cells taking turns between rounds (never concurrently: they are
+    being timed)."""
+    jobs = [
+        CellJob.plan(cell, inputs[artifact.layout], cfg.model.output_names, workdir)
+        for artifact, cell in cells
+    ]
+    runs = run_interleaved(jobs, RunSettings.from_config(cfg.evaluate))
+    for run in runs:
         if run.ok:
-            log.info("%-28s p50 %8.3f ms", cell.key, run.stats["p50_ms"])
+            log.info(
+                "%-28s p50 %8.3f ms (rounds %s)",
+                run.cell.key,
+                run.stats["p50_ms"],
+                " ".join(f"{p:.3f}" for p in run.stats["round_p50_ms"]),
+            )
         else:
             log.warning(
                 "%-28s FAILED (%s): %s",
-                cell.key,
+                run.cell.key,
                 run.failure,
                 run.stderr_tail.splitlines()[-1:] or "",
             )
-        runs.append(run)
     return runs
 
 

@@ -144,6 +144,7 @@ def _numeric_columns(quality_keys: list[str], outputs: list[str], task: Task) ->
         "load ms",
         "first ms",
         "p50 ms",
+        "p50 spread %",
         "p90 ms",
         "p99 ms",
         "RSS MB",
@@ -159,7 +160,9 @@ def _cell_row(r: CellResult, quality_keys: list[str], outputs: list[str]) -> Cel
         *(fmt(r.output_errors.get(name, {}).get("max_abs")) for name in outputs),
         *(fmt(r.quality.get(k)) for k in quality_keys),
         fmt(r.metric_drop),
-        *(fmt(r.latency.get(k)) for k in ("load_ms", "first_run_ms", "p50_ms", "p90_ms", "p99_ms")),
+        *(fmt(r.latency.get(k)) for k in ("load_ms", "first_run_ms", "p50_ms")),
+        fmt(r.latency.get("p50_spread_pct"), 0),
+        *(fmt(r.latency.get(k)) for k in ("p90_ms", "p99_ms")),
         fmt(r.latency.get("peak_rss_mb"), 0),
     ]
     return CellRow(
