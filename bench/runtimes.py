@@ -1,14 +1,14 @@
-"""Latency of each artifact in its Python runtime against its C++ runner, measured side by side.
+"""Latency of every artifact in its Python runtime and its C++ runner, at 1 and 2 threads,
+measured side by side.
 
-    python bench/runtimes.py [--rounds 3] [--runs 50] [--threads 1]
+    python bench/runtimes.py [--rounds 5] [--runs 30] [--threads 1 2]
 
-Needs a built workspace (`make run`). The machine is shared and noisy, so the two runtimes of an
-artifact run alternately, round after round, and the ratio of their median p50s is printed;
-quantized .tflite modes are also compared with float32 in the same C++ runner.
+Needs a built workspace (`make run`). The machine is shared and noisy, so all cells of one
+thread count take turns in one interleaved run (pipelines/evaluate/cells.py: each cell times
+a round while the others wait); a cell's p50 is the median of its rounds' p50s.
 """
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -18,55 +18,106 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipelines import data, paths, tensors
 from pipelines.backends.registry import artifacts
 from pipelines.config import Language, load
-from pipelines.evaluate.cells import RunSettings, run_cell
+from pipelines.evaluate.cells import CellJob, RunSettings, run_interleaved
 from pipelines.evaluate.evaluation import plan, write_inputs
+
+P50 = dict[str, float]  # cell key -> p50 ms
+
+
+def measure(threads: int, rounds: int, runs: int) -> P50:
+    """p50 of every cell of the built workspace (Python and C++) at `threads` threads."""
+    cfg = load()
+    cfg.evaluate.languages = list(Language)
+    inputs, _ = data.load_eval(paths.DATASET, cfg.model)
+    cells = plan(cfg, artifacts(cfg), paths.CPP_BIN)
+    settings = RunSettings(warmup=10, runs=runs, rounds=rounds, threads=threads, timeout_s=600)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        layouts = write_inputs(tensors.rows(inputs, 0, 4), cfg.model, workdir)
+        jobs = [
+            CellJob.plan(cell, layouts[a.layout], cfg.model.output_names, workdir)
+            for a, cell in cells
+        ]
+        runs_ = run_interleaved(jobs, settings, progress=f"{threads} thread(s)")
+    return {r.cell.key: r.stats["p50_ms"] for r in runs_ if r.ok}
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}" if a and b else "-"
+
+
+def table(p50: dict[int, P50]) -> str:
+    """Markdown: per artifact, Python and C++ p50 and C++/Python at each thread count."""
+    counts = sorted(p50)
+    head = ["artifact"] + [
+        f"{col} ({t}T)" for t in counts for col in ("Python ms", "C++ ms", "C++/Python")
+    ]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    names = sorted({k.split("@")[0] for by_key in p50.values() for k in by_key})
+    for name in names:
+        cols = [name]
+        for t in counts:
+            py, cpp = p50[t].get(f"{name}@python"), p50[t].get(f"{name}@cpp")
+            cols += [f"{py:.3f}" if py else "-", f"{cpp:.3f}" if cpp else "-", _ratio(cpp, py)]
+        rows.append("| " + " | ".join(cols) + " |")
+    return "\n".join(rows)
+
+
+def summary(p50: P50) -> list[str]:
+    """The quantized cells against their float twins in the same C++ runner."""
+    lines = []
+    base = p50.get("tflite/float32@cpp")
+    for key, value in sorted(p50.items()):
+        if (
+            base
+            and key.startswith("tflite/")
+            and key.endswith("@cpp")
+            and key != "tflite/float32@cpp"
+        ):
+            lines.append(
+                f"- LiteRT C++ {key.split('@')[0]}: {base / value:.2f}x the speed of float32"
+            )
+    int8 = p50.get("torch/aoti_int8@cpp")
+    floats = {k: v for k, v in p50.items() if k.startswith("torch/") and k.endswith("@cpp")}
+    floats.pop("torch/aoti_int8@cpp", None)
+    if int8 and floats:
+        fastest = min(floats, key=floats.__getitem__)
+        lines.append(
+            f"- PyTorch int8 in C++: torch/aoti_int8 {int8:.3f} ms = {int8 / floats[fastest]:.2f}x "
+            f"the fastest float PyTorch C++ cell ({fastest}, {floats[fastest]:.3f} ms)"
+        )
+    return lines
+
+
+def section(rounds: int = 5, runs: int = 30, threads: tuple[int, ...] = (1, 2)) -> str:
+    """The runtimes section of bench/README.md."""
+    p50 = {t: measure(t, rounds, runs) for t in threads}
+    slower = [
+        f"{key.split('@')[0]} at {t}T"
+        for t, by_key in p50.items()
+        for key, cpp in by_key.items()
+        if key.endswith("@cpp") and cpp > by_key.get(key.replace("@cpp", "@python"), cpp)
+    ]
+    lines = [
+        f"All cells of one thread count in one interleaved run: {rounds} rounds of {runs} runs, "
+        "4 evaluation samples, p50 = median of the rounds' p50s.",
+        "",
+        table(p50),
+        "",
+        "C++ slower than Python (ratio > 1.00): " + (", ".join(slower) or "none"),
+        "",
+        *summary(p50[min(p50)]),
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
-    cfg = load()
-    cfg.evaluate.languages = list(Language)
-    inputs, _ = data.load_eval(paths.DATASET, cfg.model)
-    with_cpp = [a for a in artifacts(cfg) if a.cpp_runtime in cfg.cpp.runtimes]
-    cells = plan(cfg, with_cpp, paths.CPP_BIN)
-    settings = RunSettings(warmup=10, runs=args.runs, threads=args.threads, timeout_s=600)
-    p50: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        layouts = write_inputs(tensors.rows(inputs, 0, 4), cfg.model, workdir)
-        for round_ in range(args.rounds):
-            for artifact, cell in cells:
-                files = layouts[artifact.layout]
-                run = run_cell(cell, files, cfg.model.output_names, workdir, settings)
-                if run.ok:
-                    p50.setdefault(cell.key, []).append(run.stats["p50_ms"])
-            print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
-    median = {k: statistics.median(v) for k, v in p50.items()}
-    print(f"{'artifact':<18} {'python p50 ms':>14} {'C++ p50 ms':>11} {'python/C++':>11}")
-    for name in sorted({k.split("@")[0] for k in median}):
-        py, cpp = median.get(f"{name}@python"), median.get(f"{name}@cpp")
-        if py and cpp:
-            print(f"{name:<18} {py:>14.3f} {cpp:>11.3f} {py / cpp:>11.2f}")
-    base = median.get("tflite/float32@cpp")
-    if base:
-        print("\nC++ LiteRT speed-up over float32 (float32 p50 / mode p50):")
-        for key, value in sorted(median.items()):
-            if key.startswith("tflite/") and key.endswith("@cpp"):
-                print(f"  {key.split('@')[0]:<16} {base / value:.2f}x")
-    int8 = median.get("torch/aoti_int8@cpp")
-    floats = {k: v for k, v in median.items() if k.startswith("torch/") and k.endswith("@cpp")}
-    floats.pop("torch/aoti_int8@cpp", None)
-    if int8 and floats:
-        fastest = min(floats, key=floats.__getitem__)
-        print(
-            f"\nPyTorch int8 in C++: torch/aoti_int8 p50 {int8:.3f} ms = "
-            f"{int8 / floats[fastest]:.2f}x the fastest float PyTorch C++ cell ({fastest}, "
-            f"{floats[fastest]:.3f} ms)"
-        )
+    print(section(args.rounds, args.runs, tuple(args.threads)))
 
 
 if __name__ == "__main__":

@@ -5,12 +5,11 @@ float32, plain int8 and every step of the search, measured side by side.
 
 Needs the C++ runners (`make run` builds them). The network is tests/user_model.py's
 build_keras_outlier_channel (one channel 1000x wider than the others); its samples are random.
-The .tflite files run alternately in litert_runner, round after round, and the median of each
-one's per-round p50 is printed with its ratio to float32.
+The .tflite files take turns in litert_runner, round after round (one interleaved run), and
+each one's p50 (the median of its rounds' p50s) is printed with its ratio to float32.
 """
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -25,18 +24,16 @@ from pipelines.backends.tf.export import savedmodel
 from pipelines.backends.tflite.export import convert
 from pipelines.backends.tflite.selective import quantize_selective, step_models
 from pipelines.config import CppRuntime, EvaluateConfig, ModelConfig, QuantMode, Task
-from pipelines.evaluate.cells import Cell, RunSettings, cpp_command, run_cell
+from pipelines.evaluate.cells import Cell, CellJob, RunSettings, cpp_command, run_interleaved
 from tests.user_model import build_keras_outlier_channel
 
 SIZE = 64
 MODEL = ModelConfig(name="outlier", task=Task.generic, input_shape=[1, SIZE, SIZE, 3])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=50)
-    args = parser.parse_args()
+def measure(rounds: int, runs: int) -> list[str]:
+    """Build the test network's float32 and int8_selective models and time them in turns in
+    litert_runner; one printed row per model."""
     rng = np.random.default_rng(0)
     calibration = {"input": rng.random((64, SIZE, SIZE, 3), dtype=np.float32)}
     held_out = {"input": rng.random((16, SIZE, SIZE, 3), dtype=np.float32)}
@@ -47,46 +44,52 @@ def main() -> None:
         expected = {"output": np.asarray(network(held_out["input"]))}
         sidecar.write(folder, savedmodel(network, MODEL, folder, held_out, expected))
         _, record = quantize_selective(folder, MODEL, EvaluateConfig(), calibration, held_out, None)
-        models = {
-            "float32": convert(folder, QuantMode.float32, MODEL, None),
-            **{
-                f"{len(step['float_layers'])} layer(s) in float"
-                + (" (chosen)" if i == len(record["steps"]) - 1 else ""): model_bytes
-                for i, (step, model_bytes) in enumerate(
-                    zip(
-                        record["steps"],
-                        step_models(folder, MODEL, calibration, record),
-                        strict=True,
-                    )
-                )
-            },
-        }
+        steps = step_models(folder, MODEL, calibration, record)
+        models = {"float32": convert(folder, QuantMode.float32, MODEL, None)}
+        for i, (step, model_bytes) in enumerate(zip(record["steps"], steps, strict=True)):
+            chosen = " (chosen)" if i == len(steps) - 1 else ""
+            models[f"{len(step['float_layers'])} layer(s) in float{chosen}"] = model_bytes
         np.save(workdir / "inputs.npy", held_out["input"])
-        files = {"input": workdir / "inputs.npy"}
-        settings = RunSettings(warmup=10, runs=args.runs, threads=1, timeout_s=600)
         runner = paths.CPP_BIN / PROGRAMS[CppRuntime.litert]
-        p50: dict[str, list[float]] = {name: [] for name in models}
-        snr: dict[str, float] = {}
-        for round_ in range(args.rounds):
-            for index, (name, model_bytes) in enumerate(models.items()):
-                path = workdir / f"m{index}.tflite"
-                path.write_bytes(model_bytes)
-                cell = Cell(name, "cpp", cpp_command(runner, path))
-                run = run_cell(cell, files, ["output"], workdir, settings)
-                if not run.ok or run.outputs is None:
-                    sys.exit(f"error: {name}: {run.failure}: {run.stderr_tail}")
-                p50[name].append(run.stats["p50_ms"])
-                snr[name] = metrics.tensor_errors(run.outputs, expected)["all"]["snr_db"]
-            print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
-    base = statistics.median(p50["float32"])
-    print(f"target: {record['target']}")
-    print(f"{'model':<28} {'size kB':>8} {'SNR dB':>7} {'C++ p50 ms':>11} {'vs float32':>11}")
-    for name, model_bytes in models.items():
-        median = statistics.median(p50[name])
-        print(
-            f"{name:<28} {len(model_bytes) / 1024:>8.1f} {snr[name]:>7.1f} {median:>11.4f} "
-            f"{median / base:>10.2f}x"
+        jobs = []
+        for index, (name, model_bytes) in enumerate(models.items()):
+            path = workdir / f"m{index}.tflite"
+            path.write_bytes(model_bytes)
+            cell = Cell(name, "cpp", cpp_command(runner, path))
+            jobs.append(CellJob.plan(cell, {"input": workdir / "inputs.npy"}, ["output"], workdir))
+        settings = RunSettings(warmup=10, runs=runs, rounds=rounds, threads=1, timeout_s=600)
+        done = run_interleaved(jobs, settings, progress="int8_selective steps")
+    for run in done:
+        if not run.ok or run.outputs is None:
+            sys.exit(f"error: {run.cell.artifact}: {run.failure}: {run.stderr_tail}")
+    base = done[0].stats["p50_ms"]
+    rows = [
+        f"target: {record['target']}",
+        "",
+        "| model | size kB | SNR dB | C++ p50 ms | vs float32 |",
+        "|---|---|---|---|---|",
+    ]
+    for run, model_bytes in zip(done, models.values(), strict=True):
+        snr = metrics.tensor_errors(run.outputs or {}, expected)["all"]["snr_db"]
+        p50 = run.stats["p50_ms"]
+        rows.append(
+            f"| {run.cell.artifact} | {len(model_bytes) / 1024:.1f} | {snr:.1f} | {p50:.4f} | "
+            f"{p50 / base:.2f}x |"
         )
+    return rows
+
+
+def section(rounds: int = 5, runs: int = 50) -> str:
+    """The int8_selective section of bench/README.md."""
+    return "\n".join(measure(rounds, runs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args()
+    print(section(args.rounds, args.runs))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""`make bench`: run every benchmark and write bench/README.md (tables, and the scaling plot
+beside it). Needs a built `sr` workspace (`make run`).
+
+    python bench/readme.py [--quick]
+
+--quick runs fewer rounds, runs and sizes (to check the script, not to quote the numbers).
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import machine, runtimes, scaling, selective
+from pipelines.atomic import atomic_path
+
+HERE = Path(__file__).resolve().parent
+
+NOT_MEASURED = """\
+- int8 across sizes: the `.tflite` files and the `aoti_int8` package are converted or compiled
+  at the configured input size (64x64), so the scaling table has float cells only.
+- Per-op profiles are not in this report yet."""
+
+
+def write(quick: bool) -> Path:
+    """Run the benchmarks and write bench/README.md; its path."""
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    rounds, runs = (2, 5) if quick else (5, 30)
+    sizes = (128, 256) if quick else (128, 256, 512, 1024)
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`python bench/readme.py`) on {started}; every number below was "
+        "measured in that run. The machine is shared and noisy: cells that are compared take "
+        "turns in one interleaved run (each times a round of runs while the others wait), and a "
+        "cell's p50 is the median of its rounds' p50s.",
+        "",
+        "## Machine",
+        "",
+        machine.describe(),
+        "",
+        "## C++ against Python, every artifact of `sr` (64x64)",
+        "",
+        runtimes.section(rounds, runs, (1, 2)),
+        "",
+        "## Scaling from 128² to 1024² against the float32 peak",
+        "",
+        scaling.section(sizes, (1, 2), HERE / "scaling.png"),
+        "",
+        "## int8_selective: the search's steps in litert_runner (outlier network, 64x64)",
+        "",
+        selective.section(rounds, runs),
+        "",
+        "## Not measured here",
+        "",
+        NOT_MEASURED,
+        "",
+    ]
+    target = HERE / "README.md"
+    with atomic_path(target) as tmp:
+        tmp.write_text("\n".join(parts))
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    print(f"wrote {write(parser.parse_args().quick)}")
+
+
+if __name__ == "__main__":
+    main()
