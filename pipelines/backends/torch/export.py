@@ -11,6 +11,7 @@ import logging
 import math
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,40 +47,43 @@ def pick_device(setting: str) -> str:
     return setting
 
 
-def _save(
-    method: ExportMethod,
-    module,
-    model: ModelConfig,
-    example: Args,
-    trace: TraceConfig,
-    out: Path,
-    dynamic: bool,
-    calibration: list[Args] | None,
-) -> tuple[list[str], int]:
-    """Write the artifact (an AOTInductor package with the image inputs' height and width
-    dynamic if `dynamic`);
-    return the tracer's warnings about shape or value specialisation, and the number height
-    and width must be multiples of (1: any size)."""
+@dataclass(frozen=True)
+class ExportJob:
+    """One export: what is exported, how, and where it is written."""
+
+    method: ExportMethod
+    module: Any  # the network, on the device it is exported on
+    model: ModelConfig
+    trace: TraceConfig
+    example: Args  # the traced inputs
+    out: Path
+    dynamic: bool  # AOTInductor: the image inputs' height and width stay dynamic
+    calibration: list[Args] | None  # aoti_int8: the samples its activations are calibrated on
+
+
+def _save(job: ExportJob) -> tuple[list[str], int]:
+    """Write the artifact; return the tracer's warnings about shape or value specialisation,
+    and the number height and width must be multiples of (1: any size)."""
     import torch
 
     graph_notes: list[str] = []
     multiple = 1
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if method is ExportMethod.trace:
-            traced, graph_notes = _trace(module, example)
-            torch.jit.save(traced, str(out))
-        elif method is ExportMethod.script:
+        if job.method is ExportMethod.trace:
+            traced, graph_notes = _trace(job.module, job.example)
+            torch.jit.save(traced, str(job.out))
+        elif job.method is ExportMethod.script:
             try:
-                scripted = torch.jit.script(module)
+                scripted = torch.jit.script(job.module)
             except Exception as error:
                 raise NotApplicable(
                     f"torch.jit.script cannot compile the network: {first_lines(error)} "
                     "(leave script out of trace.methods: trace and aoti export it another way)"
                 ) from error
-            torch.jit.save(scripted, str(out))
+            torch.jit.save(scripted, str(job.out))
         else:
-            multiple = _save_aoti(module, model, example, trace, out, dynamic, calibration)
+            multiple = _save_aoti(job)
     messages = [
         " ".join(str(w.message).split())
         for w in caught
@@ -112,34 +116,26 @@ def _trace(module, example: Args) -> tuple[Any, list[str]]:
 SIZE_MULTIPLES = (1, 2, 4, 8, 16, 32)
 
 
-def _save_aoti(
-    module,
-    model: ModelConfig,
-    example: Args,
-    trace: TraceConfig,
-    out: Path,
-    dynamic: bool,
-    calibration: list[Args] | None,
-) -> int:
-    """Export with torch.export (quantized to int8 when `calibration` is given) and compile
-    with AOTInductor, freezing on; return the multiple height and width must be (see
+def _save_aoti(job: ExportJob) -> int:
+    """Export with torch.export (quantized to int8 when the job has calibration samples) and
+    compile with AOTInductor, freezing on; return the multiple height and width must be (see
     `_export_program`)."""
     import torch
 
-    program, multiple = _export_program(module, model, example, trace, dynamic)
+    program, multiple = _export_program(job)
     if multiple > 1:
         log.info("aoti: height and width are multiples of %d (any size failed)", multiple)
-    quantized = None if calibration is None else _int8_module(program, calibration)
+    quantized = None if job.calibration is None else _int8_module(program, job.calibration)
     if quantized is not None:
-        program = torch.export.export(quantized, example, strict=True)  # at the traced size
+        program = torch.export.export(quantized, job.example, strict=True)  # at the traced size
     # Freezing folds the weights into the compiled graph as constants (and prepacks int8
     # weights for oneDNN's quantized convolutions); Inductor skips it, silently, with autograd on.
     with torch.no_grad():
         torch._inductor.aoti_compile_and_package(
-            program, package_path=str(out), inductor_configs={"freezing": True}
+            program, package_path=str(job.out), inductor_configs={"freezing": True}
         )
     if quantized is not None:
-        _check_compiled_int8(out, quantized, example)
+        _check_compiled_int8(job.out, quantized, job.example)
     return multiple
 
 
@@ -202,30 +198,34 @@ def _flat(out) -> list:
     return list(found) if isinstance(found, tuple | list) else [found]
 
 
-def _export_program(
-    module, model: ModelConfig, example: Args, trace: TraceConfig, dynamic: bool
-) -> tuple[Any, int]:
-    """torch.export's program, with the image inputs' height and width dynamic (if `dynamic`)
-    in steps of the smallest of SIZE_MULTIPLES that exports (and divides the traced sizes), and
-    that step."""
+def _export_program(job: ExportJob) -> tuple[Any, int]:
+    """torch.export's program, with the image inputs' height and width dynamic (if the job says
+    so) in steps of the smallest of SIZE_MULTIPLES that exports (and divides the traced sizes),
+    and that step. Only a failure that names height or width tries the next step."""
     import torch
 
-    images = [t.layout is InputLayout.image for t in model.input_tensors]
-    sizes = [s for x, image in zip(example, images, strict=True) if image for s in x.shape[2:]]
-    multiples = [m for m in SIZE_MULTIPLES if all(s % m == 0 for s in sizes)] if dynamic else [1]
+    images = [t.layout is InputLayout.image for t in job.model.input_tensors]
+    sizes = [s for x, image in zip(job.example, images, strict=True) if image for s in x.shape[2:]]
+    multiples = (
+        [m for m in SIZE_MULTIPLES if all(s % m == 0 for s in sizes)] if job.dynamic else [1]
+    )
     first_error: Exception | None = None
     for multiple in multiples:
         try:
             # strict=True (TorchDynamo) follows int(x.shape[2]) symbolically; non-strict
             # specialises it.
-            dims = tuple(_size_dims(trace, multiple) if image else None for image in images)
-            shapes = dims if dynamic else None
-            program = torch.export.export(module, example, dynamic_shapes=shapes, strict=True)
+            dims = tuple(_size_dims(job.trace, multiple) if image else None for image in images)
+            shapes = dims if job.dynamic else None
+            program = torch.export.export(
+                job.module, job.example, dynamic_shapes=shapes, strict=True
+            )
             return program, multiple
         except Exception as error:
             first_error = first_error or error
+            if not any(name in str(error) for _, name in AXES):
+                break  # not about the sizes: another step would fail the same way
     assert first_error is not None  # 1 is always tried
-    how = "with dynamic height/width" if dynamic else "at its traced size"
+    how = "with dynamic height/width" if job.dynamic else "at its traced size"
     raise NotApplicable(
         f"torch.export cannot export the network {how}: {first_lines(first_error)} "
         "(make the failing op shape-generic, or leave aoti out of trace.methods)"
@@ -350,8 +350,8 @@ def _each_sample(model: ModelConfig, samples: Tensors) -> list[Args]:
 
 
 def _other_sizes(module, model: ModelConfig, trace: TraceConfig, example: Args):
-    """The inputs to verify besides the traced ones, and why there are none where the network
-    takes one size only or has no image input to resize."""
+    """The inputs to verify besides the traced ones (with eager PyTorch's outputs), and why
+    there are none where the network takes one size only or has no image input to resize."""
     if not model.is_image:
         return [], "no image input: exported and verified at the configured input shapes only"
     checks = check_sizes(model, trace, example)
@@ -369,52 +369,65 @@ def export(
 ) -> sidecar.TorchExport:
     """Export `module` with `method` to `out`, verify it, and return its sidecar (without the
     twin check, which needs the Keras reference: `twin_vs_tf` is None)."""
-    import torch
-
     device = "cpu" if method.is_aoti else pick_device(trace.device)
     example = tuple(x.to(device) for x in _example(model, samples))
-    traced_shape = label(model, example)
     checks, fixed_reason = _other_sizes(module, model, trace, example)
     if fixed_reason:
         log.info("%s: exported at that size only, other sizes not checked", fixed_reason)
-    module = module.to(device)
-    started = time.perf_counter()
     int8 = method is ExportMethod.aoti_int8
     if int8 and calibration is None:
         raise PipelineError("aoti_int8 needs calibration samples (the trace stage passes them)")
-    tracer_warnings, size_multiple = _save(
-        method,
-        module,
-        model,
-        example,
-        trace,
-        out,
+    job = ExportJob(
+        method=method,
+        module=module.to(device),
+        model=model,
+        trace=trace,
+        example=example,
+        out=out,
         dynamic=not fixed_reason,
-        calibration=_each_sample(model, calibration) if int8 and calibration else None,
+        calibration=_each_sample(model, calibration) if int8 and calibration is not None else None,
     )
+    started = time.perf_counter()
+    tracer_warnings, size_multiple = _save(job)
     # Logged, not recorded: the sidecar is part of the artifact, which must not depend on timing.
     log.info("%s: exported in %.1f s", method.name, time.perf_counter() - started)
     for message in tracer_warnings:
         log.warning("tracer: %s", message)
     if int8:
+        # compiled at the traced size; int8 cannot match eager float32 to trace.atol: the
+        # package was checked against its quantized program, the evaluation judges its numbers
         checks, fixed_reason = [], fixed_reason or INT8_FIXED_SHAPE
-    # int8 cannot match eager float32 to trace.atol: the package was checked against its
-    # quantized program above, its numbers are judged by the evaluation's task metric
     atol = math.inf if int8 else trace.atol
-    checked = verify(method, module, model, out, example, checks, atol, device)
+    checked = verify(method, job.module, model, out, example, checks, atol, device)
     if int8:
         log.info("aoti_int8: max abs error %.3g against eager float32", checked.traced_error)
-    fixed_shape = _accept(method, checked, trace, traced_shape, tracer_warnings) or bool(
-        fixed_reason
+    accepted_fixed = _accept(method, checked, trace, label(model, example), tracer_warnings)
+    return _describe(
+        job, checked, device, tracer_warnings, size_multiple, fixed_reason, accepted_fixed
     )
-    input_entries, output_entries = _tensors(model, checked, example, fixed_shape)
+
+
+def _describe(
+    job: ExportJob,
+    checked: Verification,
+    device: str,
+    tracer_warnings: list[str],
+    size_multiple: int,
+    fixed_reason: str,
+    accepted_fixed: bool,
+) -> sidecar.TorchExport:
+    """The sidecar of a verified export."""
+    import torch
+
+    fixed_shape = accepted_fixed or bool(fixed_reason)
+    input_entries, output_entries = _tensors(job.model, checked, job.example, fixed_shape)
     return sidecar.TorchExport(
-        format="aoti" if method.is_aoti else "torchscript",
-        method=method.name,
+        format="aoti" if job.method.is_aoti else "torchscript",
+        method=job.method.name,
         layout="NCHW",
         inputs=input_entries,
         outputs=output_entries,
-        traced_shape=traced_shape,
+        traced_shape=label(job.model, job.example),
         traced_on=device,
         traced_max_abs_error=checked.traced_error,
         verified_sizes=checked.sizes,

@@ -63,20 +63,30 @@ def check_sizes(model: ModelConfig, trace: TraceConfig, example: Args) -> list[A
     ]
 
 
+@dataclass(frozen=True)
+class SizeCase:
+    """Inputs of another size, and eager PyTorch's outputs for them (on the CPU)."""
+
+    args: Args
+    expected: list[np.ndarray]
+
+
 def sizes_the_network_takes(
     module, model: ModelConfig, checks: list[Args], traced_shape: list[int]
-) -> tuple[list[Args], str]:
-    """`checks`, or none if eager PyTorch itself refuses one of them (a recurrent layer over
-    image rows, a flatten into a linear layer: the network takes one size only), with why."""
+) -> tuple[list[SizeCase], str]:
+    """`checks` with eager PyTorch's outputs, or none if eager PyTorch itself refuses one of
+    them (a recurrent layer over image rows, a flatten into a linear layer: the network takes
+    one size only), with why."""
+    cases = []
     for args in checks:
         try:
-            _run(module, args)
+            cases.append(SizeCase(args, _run(module, args)))
         except Exception as error:
             return [], (
                 f"the network itself takes only {traced_shape} (eager PyTorch at "
                 f"{label(model, args)}: {first_lines(error, 1)})"
             )
-    return checks, ""
+    return cases, ""
 
 
 def _run(fn, args: Args) -> list[np.ndarray]:
@@ -154,12 +164,13 @@ def verify(
     model: ModelConfig,
     path: Path,
     example: Args,
-    checks: list[Args],
+    checks: list[SizeCase],
     atol: float,
     device: str,
 ) -> Verification:
-    """Compare the export at `path` with eager PyTorch at the traced size and on `checks` on
-    the CPU (outputs within `atol`), and at the traced size on `device` (where `example` is)."""
+    """Compare the export at `path` with eager PyTorch at the traced size and with the outputs
+    of `checks` on the CPU (within `atol`), and at the traced size on `device` (where `example`
+    is)."""
     loaded = load_export(path, "cpu")
     cpu_module = module.to("cpu")
     on_cpu = tuple(x.cpu() for x in example)
@@ -172,10 +183,10 @@ def verify(
     )
     if not method.is_aoti:
         result.hard_coded_devices = _device_constants(loaded)
-    for args in checks:
-        eager = _run(cpu_module, args)
-        result.sizes.append(_check_size(loaded, args, label(model, args), eager, atol))
-        result.eager_shapes.append([list(e.shape) for e in eager])
+    for case in checks:
+        shape = label(model, case.args)
+        result.sizes.append(_check_size(loaded, case.args, shape, case.expected, atol))
+        result.eager_shapes.append([list(e.shape) for e in case.expected])
     result.devices["cpu"] = traced_error
     if device != "cpu" and not method.is_aoti:
         result.devices[device] = _max_error(_run(load_export(path, device), example), expected)
