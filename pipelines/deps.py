@@ -210,7 +210,7 @@ def disagreements(root: Path, stage: Stage, params: dict) -> list[str]:
     listed = stage.declared_code - set(NETWORK_DEPS)
     wanted = set(static_list(root, want, params))
     for dep in sorted(wanted - listed):
-        chain = (want.network if want.network and dep in want.network.files else want.static)
+        chain = want.network if want.network and dep in want.network.files else want.static
         problems.append(
             f"stage {stage.name}: dvc.yaml does not list {dep}, which it executes "
             f"({chain.chain(dep)})"

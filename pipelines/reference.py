@@ -24,9 +24,7 @@ def predict_keras(keras_model, model: ModelConfig, inputs: Tensors, batch: int =
 
     return tensors.concat(
         [
-            tensors.named(
-                model.output_names, keras_model(call_args(model, part), training=False)
-            )
+            tensors.named(model.output_names, keras_model(call_args(model, part), training=False))
             for part in tensors.batches(inputs, batch)
         ]
     )

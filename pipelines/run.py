@@ -2,7 +2,7 @@
 
     python -m pipelines.run --runtime tflite --model artifacts/tflite/int8/model.tflite \\
         --input in.npy --output out.npy [--warmup 5] [--runs 20] [--rounds 1] [--interleaved] \\
-        [--threads 1] [--json stats.json]
+        [--threads 1] [--json stats.json] [--profile ops.json]
 
 A model with several inputs or outputs takes one `--input NAME=FILE` per input and one
 `--output NAME=FILE` per output (names as in the model config), as the C++ runners do.
@@ -13,16 +13,18 @@ The original-model runtimes (keras, torch) also read the network definition from
 """
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from pipelines import jsonfile
+from pipelines import jsonfile, tensors
 from pipelines.atomic import atomic_path
 from pipelines.backends.base import RoundHooks, Timing, benchmark
 from pipelines.config import ConfigError, load
 from pipelines.errors import PipelineError, first_sentence, os_failure, report
+from pipelines.tensors import Tensors
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -44,6 +46,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="after the timed runs, profile --runs more per op and write the times as JSON",
+    )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
     if args.warmup < 0 or min(args.runs, args.rounds, args.threads) < 1:
@@ -123,6 +130,26 @@ def _report_round(round_: int, p50_ms: float) -> None:
 TAKE_TURNS = RoundHooks(before=_wait_for_turn, after=_report_round)
 
 
+def write_profile(runner: object, inputs: Tensors, runs: int, path: Path) -> None:
+    """Profile `runs` inferences (run k: sample k % N) of a loaded runner and write the op times
+    as the C++ runners do: {"runtime", "profiler", "runs", "ops": [{"name", "kind", "ms"}]}."""
+    if not hasattr(runner, "profile"):
+        raise PipelineError(
+            f"--profile is not supported by the {getattr(runner, 'runtime', '?')} runtime here "
+            "(LiteRT is profiled by build/bin/litert_runner --profile)"
+        )
+    samples = [tensors.rows(inputs, i, i + 1) for i in range(tensors.count(inputs))]
+    ops = runner.profile(samples, runs)
+    record = {
+        "runtime": getattr(runner, "runtime", ""),
+        "profiler": getattr(runner, "profiler", ""),
+        "runs": runs,
+        "ops": [dataclasses.asdict(op) for op in ops],
+    }
+    with atomic_path(path) as tmp:
+        jsonfile.write(tmp, record)
+
+
 def run(args: argparse.Namespace) -> str:
     """Benchmark the model on the inputs, write the outputs (and stats); a one-line summary."""
     from pipelines.backends.registry import python_runner
@@ -143,6 +170,8 @@ def run(args: argparse.Namespace) -> str:
     )
     sources_named = {name: str(path) for name, path in sources.items()}
     outputs, stats = benchmark(runner, str(args.model), inputs, timing, sources_named)
+    if args.profile:
+        write_profile(runner, inputs, args.runs, args.profile)
     for name, path in destinations.items():
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, outputs[name])

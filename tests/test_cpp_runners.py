@@ -209,3 +209,18 @@ def test_tf_runner_asks_for_the_nodes_it_was_not_given(sr_project, files, tmp_pa
     )
     assert_one_error_line(result, "missing --input-node", "pipelines.backends.tf.nodes")
     assert result.returncode == 2
+
+
+def test_litert_runner_profiles_per_op_and_the_others_refuse_to(sr_project, files, tmp_path):
+    common = ["--output", str(tmp_path / "out.npy"), "--profile", str(tmp_path / "ops.json")]
+    good = ["--input", str(files["litert_runner:good"])]
+    result = runner(
+        sr_project, "litert_runner", *model_args(sr_project, "litert_runner"), *good, *common
+    )
+    assert result.returncode == 0, result.stderr
+    profile = json.loads((tmp_path / "ops.json").read_text())
+    assert {op["kind"] for op in profile["ops"]} >= {"Convolution (NHWC, QC8) IGEMM"}
+    assert all(op["ms"] > 0 for op in profile["ops"] if op["kind"].startswith("Convolution"))
+    good = ["--input", str(files["tf_runner:good"])]
+    result = runner(sr_project, "tf_runner", *model_args(sr_project, "tf_runner"), *good, *common)
+    assert_one_error_line(result, "--profile is not supported by this runner")

@@ -134,6 +134,28 @@ def test_the_report_holds_the_table_plots_and_image_grid(sr_project):
     assert page.count("data:image/png;base64,") >= 4
 
 
+def test_every_exported_artifact_says_where_its_time_goes(sr_project):
+    """One cell per artifact profiles it per op with its runtime's own profiler: the kernels
+    XNNPACK picked (float32 vs int8), TF's oneDNN ops, the AOTInductor package's kernels."""
+    found = cells(sr_project)
+    kinds = {
+        c["artifact"]: {op["kind"] for op in c["profile"]["ops"]}
+        for c in found.values()
+        if c["profile"]
+    }
+    assert "Convolution (NHWC, F32) IGEMM" in kinds["tflite/float32"]
+    assert "Convolution (NHWC, QC8) IGEMM" in kinds["tflite/int8"]
+    assert "QUANTIZE" in kinds["tflite/uint8"]  # uint8 I/O adds (un-delegated) ops
+    assert "_MklNativeFusedConv2D" in kinds["tf/frozen"] & kinds["tf/savedmodel"]
+    assert "aten::mkldnn_convolution" in kinds["torch/trace"]
+    assert any("qconv" in kind for kind in kinds["torch/aoti_int8"])
+    assert any("mkldnn__convolution" in kind for kind in kinds["torch/aoti"])
+    for artifact, profile in ((c["artifact"], c["profile"]) for c in found.values()):
+        assert profile is None or all(op["ms"] >= 0 for op in profile["ops"]), artifact
+    page = (sr_project / "reports/index.html").read_text()
+    assert "Where the time goes" in page and "convolutions" in page
+
+
 def test_evaluation_inputs_are_held_out_photos(sr_project):
     inputs = tensors.load(sr_project / "artifacts/dataset/eval_inputs.npz")["input"]
     assert inputs.shape == (16, 64, 64, 3) and inputs.min() >= 0.0 and inputs.max() <= 1.0

@@ -53,7 +53,7 @@ inline NamedPath split_named(const std::string& flag, const std::string& value) 
 }
 
 struct Args {
-  std::string model, json;
+  std::string model, json, profile;
   std::vector<NamedPath> inputs, outputs;  // in command-line order
   int warmup = 5;
   int runs = 20;
@@ -81,7 +81,7 @@ struct Args {
 inline std::string usage(const RunnerInfo& info) {
   std::string u = "usage: " + info.program +
                   " --model PATH --input [NAME=]in.npy --output [NAME=]out.npy [--warmup N] [--runs M]"
-                  " [--rounds R] [--interleaved] [--threads T] [--json stats.json]";
+                  " [--rounds R] [--interleaved] [--threads T] [--json stats.json] [--profile ops.json]";
   for (const auto& f : info.extra_flags) u += " [" + f.name + (f.value_name.empty() ? "" : " " + f.value_name) + "]";
   std::vector<std::pair<std::string, std::string>> rows = {
       {"--model PATH", info.model_help},
@@ -95,7 +95,8 @@ inline std::string usage(const RunnerInfo& info) {
       {"--interleaved", "print 'ready' before the first round, wait for a line on stdin before each round and "
                         "print 'round K p50 MS' after it (how the evaluation takes turns between runners)"},
       {"--threads T", "CPU threads for the runtime (default 1)"},
-      {"--json FILE", "write timing and memory statistics as JSON"}};
+      {"--json FILE", "write timing and memory statistics as JSON"},
+      {"--profile FILE", "after the timed runs, profile --runs more per op and write the times as JSON (litert_runner)"}};
   for (const auto& f : info.extra_flags)
     rows.emplace_back(f.name + (f.value_name.empty() ? "" : " " + f.value_name), f.help);
   rows.emplace_back("--help", "print this help");
@@ -150,7 +151,7 @@ inline int parse_int(const std::string& flag, const std::string& text, int min, 
 inline std::optional<Args> parse_args(int argc, char** argv, const RunnerInfo& info) {
   Args a;
   const std::vector<std::string> common = {"--model",  "--input",       "--output",  "--warmup", "--runs",
-                                           "--rounds", "--interleaved", "--threads", "--json"};
+                                           "--rounds", "--interleaved", "--threads", "--json",   "--profile"};
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     std::optional<std::string> value;
@@ -186,6 +187,7 @@ inline std::optional<Args> parse_args(int argc, char** argv, const RunnerInfo& i
     else if (flag == "--input") a.inputs.push_back(split_named(flag, *value));
     else if (flag == "--output") a.outputs.push_back(split_named(flag, *value));
     else if (flag == "--json") a.json = *value;
+    else if (flag == "--profile") a.profile = *value;
     else if (flag == "--warmup") a.warmup = cli_detail::parse_int(flag, *value, 0, 100000000);
     else if (flag == "--runs") a.runs = cli_detail::parse_int(flag, *value, 1, 100000000);
     else if (flag == "--rounds") a.rounds = cli_detail::parse_int(flag, *value, 1, 100000);

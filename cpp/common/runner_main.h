@@ -38,10 +38,25 @@ struct InputFile {
   Array array;
 };
 
+// One op's share of an inference, from the runtime's own profiler (--profile).
+struct OpTime {
+  std::string name;  // the op as the runtime names it, with its node index
+  std::string kind;  // the op type, which the report groups by
+  double ms = 0;     // per inference, averaged over the profiled runs
+};
+
 // One loaded model.
 class Session {
  public:
   virtual ~Session() = default;
+  // Per-op times over `runs` more inferences (run k uses sample k % N), after the timed
+  // rounds; sessions whose runtime profiler is not wired up refuse --profile.
+  virtual std::vector<OpTime> profile(const std::vector<InputFile>& /*inputs*/, int /*runs*/) {
+    fail("--profile is not supported by this runner",
+         "profile TensorFlow and PyTorch artifacts with python -m pipelines.run --profile");
+  }
+  // Which profiler profile() uses, for the profile file.
+  virtual std::string profiler() const { return ""; }
   // Copies sample i of every input into the runtime, runs the model and
   // copies the outputs, one per --output in command-line order, into host
   // arrays owned by the session (valid until the next call).
@@ -97,6 +112,19 @@ inline std::vector<InputFile> read_inputs(const Args& args) {
   return inputs;
 }
 
+// The --profile file: {"runtime", "profiler", "runs", "ops": [{"name", "kind", "ms"}, ...]},
+// the ops in the order the runtime reported them.
+inline void write_profile(const Args& args, const RunnerInfo& info, const std::string& profiler,
+                          const std::vector<OpTime>& ops) {
+  std::string list;
+  for (const auto& op : ops)
+    list += std::string(list.empty() ? "" : ",") + "\n    {\"name\": " + json_quote(op.name) +
+            ", \"kind\": " + json_quote(op.kind) + ", \"ms\": " + json_number(op.ms) + "}";
+  JsonObjectWriter j;
+  j.add("runtime", info.runtime).add("profiler", profiler).add("runs", args.runs).raw("ops", "[" + list + "\n  ]");
+  write_text(args.profile, j.str());
+}
+
 // --interleaved: take turns with other runners. Say "ready" once loaded and warm, wait for
 // a line on stdin before each round, and report each round's p50 on stdout.
 inline RoundHooks round_hooks(bool interleaved) {
@@ -125,6 +153,7 @@ inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load
   const Args& args = *parsed;
   for (const auto& out : args.outputs) check_parent_dir(out.path, "--output");
   if (!args.json.empty()) check_parent_dir(args.json, "--json");
+  if (!args.profile.empty()) check_parent_dir(args.profile, "--profile");
 
   const std::vector<InputFile> inputs = read_inputs(args);
   const std::size_t samples = inputs[0].array.samples();
@@ -138,6 +167,7 @@ inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load
   const ProtocolResult r =
       run_protocol(samples, labels, args.warmup, args.runs, args.rounds, round_hooks(args.interleaved),
                    [&](std::size_t i) -> const std::vector<Array>& { return session->infer(inputs, i); });
+  if (!args.profile.empty()) write_profile(args, info, session->profiler(), session->profile(inputs, args.runs));
   std::string written;
   for (std::size_t k = 0; k < args.outputs.size(); ++k) {
     const NamedPath& out = args.outputs[k];

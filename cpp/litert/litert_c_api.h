@@ -21,6 +21,7 @@ using LiteRtOpaqueOptions = struct LiteRtOpaqueOptionsT*;
 using LiteRtCompiledModel = struct LiteRtCompiledModelT*;
 using LiteRtTensorBuffer = struct LiteRtTensorBufferT*;
 using LiteRtTensorBufferRequirements = struct LiteRtTensorBufferRequirementsT*;
+using LiteRtProfiler = struct LiteRtProfilerT*;
 
 // Element types (same numbering as TfLiteType).
 enum : int {
@@ -132,5 +133,41 @@ LiteRtStatus LiteRtGetTensorBufferSize(LiteRtTensorBuffer buffer, std::size_t* s
 LiteRtStatus LiteRtLockTensorBuffer(LiteRtTensorBuffer buffer, void** host_addr, int lock_mode);
 LiteRtStatus LiteRtUnlockTensorBuffer(LiteRtTensorBuffer buffer);
 void LiteRtDestroyTensorBuffer(LiteRtTensorBuffer buffer);
+
+// Per-op profiling (litert/c/litert_profiler.h, litert_profiler_event.h). The compiled
+// model has a profiler only if its options carry "enable_profiling = true\n" under the
+// opaque-options identifier "runtime_options_string".
+enum : int {
+  kLiteRtProfilerEventDefault = 1,
+  kLiteRtProfilerEventOperator = 1 << 1,
+  kLiteRtProfilerEventDelegateOperator = 1 << 2,
+  kLiteRtProfilerEventDelegateProfiledOperator = 1 << 3,
+};
+
+struct LiteRtMemoryUsage {
+  std::size_t total_allocated_bytes, in_use_allocated_bytes, private_footprint_bytes;
+};
+
+struct ProfiledEventData {
+  const char* tag;  // owned by the profiler
+  int event_type;   // one of the kLiteRtProfilerEvent* bits
+  std::uint64_t start_timestamp_us;
+  std::uint64_t elapsed_time_us;
+  LiteRtMemoryUsage begin_mem_usage;
+  LiteRtMemoryUsage end_mem_usage;
+  std::uint64_t event_metadata1;  // operator events: the node index
+  std::uint64_t event_metadata2;
+  int event_source;
+};
+static_assert(sizeof(ProfiledEventData) == 104, "ProfiledEventData layout");
+static_assert(offsetof(ProfiledEventData, elapsed_time_us) == 24, "ProfiledEventData layout");
+static_assert(offsetof(ProfiledEventData, event_metadata1) == 80, "ProfiledEventData layout");
+
+LiteRtStatus LiteRtCompiledModelGetProfiler(LiteRtCompiledModel compiled, LiteRtProfiler* profiler);
+LiteRtStatus LiteRtStartProfiler(LiteRtProfiler profiler);
+LiteRtStatus LiteRtStopProfiler(LiteRtProfiler profiler);
+LiteRtStatus LiteRtResetProfiler(LiteRtProfiler profiler);
+LiteRtStatus LiteRtGetNumProfilerEvents(LiteRtProfiler profiler, int* num_events);
+LiteRtStatus LiteRtGetProfilerEvents(LiteRtProfiler profiler, int num_events, ProfiledEventData* events);
 
 }  // extern "C"

@@ -13,6 +13,7 @@
 // --threads is passed to the CPU (XNNPACK) accelerator as LiteRT's CPU
 // options ("num_threads = T" under the opaque-options identifier "xnnpack").
 // LiteRT's log lines are kept off stderr (see main()).
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -119,14 +120,13 @@ std::vector<std::string> names_of(const std::vector<IoTensor>& tensors) {
 
 bool is_quantized_type(Dtype d) { return d == Dtype::Int8 || d == Dtype::UInt8; }
 
-// Attaches "num_threads = T" for the CPU accelerator. Returns false if LiteRT
-// refused the options (the run then uses LiteRT's default thread count).
-bool add_cpu_threads(LiteRtOptions options, int threads) {
-  const std::string toml = "num_threads = " + std::to_string(threads) + "\n";
+// Attaches the TOML `toml` under the opaque-options `identifier`. Returns false
+// if LiteRT refused it.
+bool add_opaque_options(LiteRtOptions options, const char* identifier, const std::string& toml) {
   char* payload = strdup(toml.c_str());
   if (!payload) return false;
   LiteRtOpaqueOptions opaque = nullptr;
-  if (LiteRtCreateOpaqueOptions("xnnpack", payload, &std::free, &opaque) != kLiteRtStatusOk) {
+  if (LiteRtCreateOpaqueOptions(identifier, payload, &std::free, &opaque) != kLiteRtStatusOk) {
     std::free(payload);
     return false;
   }
@@ -135,6 +135,29 @@ bool add_cpu_threads(LiteRtOptions options, int threads) {
     return false;
   }
   return true;
+}
+
+// Attaches "num_threads = T" for the CPU accelerator. Returns false if LiteRT
+// refused the options (the run then uses LiteRT's default thread count).
+bool add_cpu_threads(LiteRtOptions options, int threads) {
+  return add_opaque_options(options, "xnnpack", "num_threads = " + std::to_string(threads) + "\n");
+}
+
+// The operator events of a profile, summed per node: "<tag> #<node>", kind "<tag>"
+// (XNNPACK names its kernels, e.g. "Convolution (NHWC, QC8) IGEMM"; ops XNNPACK
+// did not take are TFLite's builtin op names).
+std::vector<OpTime> op_times(const std::vector<ProfiledEventData>& events, int runs) {
+  std::vector<OpTime> ops;
+  for (const auto& e : events) {
+    const bool op = e.event_type == kLiteRtProfilerEventOperator || e.event_type == kLiteRtProfilerEventDelegateOperator ||
+                    e.event_type == kLiteRtProfilerEventDelegateProfiledOperator;
+    if (!op || !e.tag) continue;
+    const std::string kind = e.tag, name = kind + " #" + std::to_string(e.event_metadata1);
+    auto it = std::find_if(ops.begin(), ops.end(), [&](const OpTime& t) { return t.name == name; });
+    if (it == ops.end()) it = ops.insert(ops.end(), OpTime{name, kind, 0});
+    it->ms += static_cast<double>(e.elapsed_time_us) / 1e3 / runs;
+  }
+  return ops;
 }
 
 class LiteRtSession : public Session {
@@ -171,6 +194,8 @@ class LiteRtSession : public Session {
     check(LiteRtSetOptionsHardwareAccelerators(options, kLiteRtHwAcceleratorCpu), "cannot select the CPU",
           "check libLiteRt.so");
     threads_applied_ = add_cpu_threads(options, args.threads);
+    if (!args.profile.empty() && !add_opaque_options(options, "runtime_options_string", "enable_profiling = true\n"))
+      fail("LiteRT refused to enable its profiler", "run without --profile");
     LiteRtCompiledModel compiled = nullptr;
     check(LiteRtCreateCompiledModel(env_.get(), model_.get(), options, &compiled), "cannot compile " + args.model,
           "the model may use ops this LiteRT build does not support");
@@ -191,6 +216,25 @@ class LiteRtSession : public Session {
   }
 
   bool threads_applied() const override { return threads_applied_; }
+
+  std::string profiler() const override { return "LiteRT CompiledModel profiler (XNNPACK ops by kernel)"; }
+
+  std::vector<OpTime> profile(const std::vector<InputFile>& inputs, int runs) override {
+    LiteRtProfiler profiler = nullptr;
+    check(LiteRtCompiledModelGetProfiler(compiled_.get(), &profiler), "cannot get the LiteRT profiler",
+          "run without --profile");
+    if (!profiler) fail("LiteRT compiled the model without its profiler", "run without --profile");
+    const std::size_t samples = inputs[0].array.samples();
+    check(LiteRtResetProfiler(profiler), "cannot reset the LiteRT profiler", "run without --profile");
+    check(LiteRtStartProfiler(profiler), "cannot start the LiteRT profiler", "run without --profile");
+    for (int k = 0; k < runs; ++k) infer(inputs, static_cast<std::size_t>(k) % samples);
+    check(LiteRtStopProfiler(profiler), "cannot stop the LiteRT profiler", "run without --profile");
+    int count = 0;
+    check(LiteRtGetNumProfilerEvents(profiler, &count), "cannot read the profile", "run without --profile");
+    std::vector<ProfiledEventData> events(static_cast<std::size_t>(std::max(count, 0)));
+    check(LiteRtGetProfilerEvents(profiler, count, events.data()), "cannot read the profile", "run without --profile");
+    return op_times(events, runs);
+  }
 
   // Timed region: write (copy or quantize) each sample into its locked input
   // buffer, LiteRtRunCompiledModel, read (copy or dequantize) each output.

@@ -87,6 +87,23 @@ def check_input(spec: InputSpec, inputs: np.ndarray, source: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class OpTime:
+    """One op's share of an inference, from the runtime's own profiler."""
+
+    name: str  # the op as the runtime names it (a node name, a kernel with its node index)
+    kind: str  # the op type, which the report groups by
+    ms: float  # per inference
+
+
+class Profiled(Protocol):
+    """A loaded runner that can say where an inference's time goes (`--profile`)."""
+
+    profiler: str  # which profiler, for the profile file
+
+    def profile(self, samples: list[Tensors], runs: int) -> list[OpTime]: ...
+
+
 def _no_turns(_round: int) -> None:
     return None
 

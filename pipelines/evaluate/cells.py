@@ -33,6 +33,7 @@ class Cell:
     artifact: str
     language: str
     command: list[str]
+    profiled: bool = False  # the runner also writes a per-op profile (--profile)
 
     @property
     def key(self) -> str:
@@ -84,6 +85,7 @@ class CellRun:
     cell: Cell
     outputs: Tensors | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, Any] | None = None  # {"runtime", "profiler", "runs", "ops": [...]}
     failure: str | None = None
     exit_code: int | None = None
     stderr_tail: str = ""
@@ -152,16 +154,20 @@ class CellJob:
     inputs: dict[str, Path]
     outputs: dict[str, Path]
     stats: Path
+    profile: Path | None = None
 
     @classmethod
     def plan(cls, cell: Cell, inputs: dict[str, Path], output_names: list[str], workdir: Path):
         """The job of `cell`, its files in `workdir`, named after the cell."""
         slug = cell.key.replace("/", "_").replace("@", "-")
         outputs = {name: workdir / f"{slug}-{name}.npy" for name in output_names}
-        return cls(cell, inputs, outputs, workdir / f"{slug}.json")
+        profile = workdir / f"{slug}.profile.json" if cell.profiled else None
+        return cls(cell, inputs, outputs, workdir / f"{slug}.json", profile)
 
     def command(self, settings: RunSettings) -> list[str]:
         files = [*file_flags(self.inputs, self.outputs), "--json", str(self.stats)]
+        if self.profile is not None:
+            files += ["--profile", str(self.profile)]
         return [*self.cell.command, *files, *settings.flags()]
 
 
@@ -299,3 +305,5 @@ def _read_back(result: CellRun, returncode: int, job: CellJob) -> None:
     else:
         result.outputs = {name: np.load(path) for name, path in job.outputs.items()}
         result.stats = jsonfile.read(job.stats)
+        if job.profile is not None and job.profile.is_file():
+            result.profile = jsonfile.read(job.profile)

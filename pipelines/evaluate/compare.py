@@ -54,6 +54,7 @@ class CellResult:
     passed: bool | None = None
     verdict: str = ""
     latency: dict[str, float] = field(default_factory=dict)
+    profile: dict[str, Any] | None = None  # per-op times, where the cell profiled (--profile)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -89,6 +90,7 @@ def _measured(artifact: Artifact, run: CellRun) -> CellResult:
         failure=run.failure,
         stderr_tail=run.stderr_tail,
         latency=latency_of(run.stats),
+        profile=run.profile,
     )
 
 

@@ -48,19 +48,27 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
 
 
+# Where each artifact's per-op profile comes from: LiteRT's profiler is reached through its C
+# API (litert_runner), TensorFlow's step stats and torch.profiler from Python.
+PROFILED_PYTHON_RUNNERS = ("savedmodel", "frozen", "torch_export")
+
+
 def plan(cfg: Config, found: list[Artifact], bin_dir: Path) -> list[tuple[Artifact, Cell]]:
-    """The cells to run: each artifact in Python and, where a C++ runner runs it, in C++."""
+    """The cells to run: each artifact in Python and, where a C++ runner runs it, in C++; one
+    cell of each exported artifact also profiles it per op, where a profiler is wired up."""
     cells = []
     for artifact in found:
+        runtime = artifact.cpp_runtime
         if Language.python in cfg.evaluate.languages or artifact.reference:
             command = python_command(artifact.python_runner, artifact.path)
-            cells.append((artifact, Cell(artifact.name, "python", command)))
-        runtime = artifact.cpp_runtime
+            profiled = artifact.python_runner in PROFILED_PYTHON_RUNNERS
+            cells.append((artifact, Cell(artifact.name, "python", command, profiled)))
         if Language.cpp in cfg.evaluate.languages and runtime in cfg.cpp.runtimes:
             # tf_runner is told the graph nodes; the other runners need nothing but the model
             extra = nodes.cpp_flags(artifact.path) if runtime is CppRuntime.tf else []
             command = cpp_command(bin_dir / PROGRAMS[runtime], artifact.path, extra)
-            cells.append((artifact, Cell(artifact.name, "cpp", command)))
+            profiled = runtime is CppRuntime.litert
+            cells.append((artifact, Cell(artifact.name, "cpp", command, profiled)))
     return cells
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config import Task
+from pipelines.evaluate import profiles
 from pipelines.evaluate.compare import CellResult
 from pipelines.metrics import PRIMARY_METRIC
 from pipelines.pages.render import png_uri, render
@@ -193,7 +194,8 @@ def html_report(
     layers: dict[str, list[dict[str, Any]]],
     notes: list[str],
 ) -> str:
-    """One self-contained page: summary table, plots, pictures, and quantization diagnostics."""
+    """One self-contained page: summary table, plots, pictures, per-op profiles and
+    quantization diagnostics."""
     quality_keys = sorted({k for r in results for k in r.quality})
     # a model with several outputs: each output's error beside the overall one
     outputs = next((list(r.output_errors) for r in results if r.output_errors), [])
@@ -206,6 +208,8 @@ def html_report(
         notes=notes,
         figures=[(name, png_uri(png)) for name, png in figures.items()],
         worst_layers={mode: [_layer_row(row) for row in rows] for mode, rows in layers.items()},
+        profiles=profiles.tables(results),
+        profile_notes=profiles.quantized_notes(results),
     )
 
 

@@ -11,9 +11,8 @@ SERVE_TAG = "serve"
 SIGNATURE = "serving_default"
 
 
-def load_frozen(path: Path, input_nodes: list[str], output_nodes: list[str]) -> Any:
-    """Import a frozen GraphDef as a function (a ConcreteFunction) from the `input_nodes`
-    tensors (positional arguments, in order) to the list of `output_nodes` tensors."""
+def load_frozen_graph_def(path: Path) -> Any:
+    """The GraphDef in the file `path`; a file that is not one is a PipelineError."""
     import tensorflow as tf
     from google.protobuf.message import DecodeError
 
@@ -25,6 +24,15 @@ def load_frozen(path: Path, input_nodes: list[str], output_nodes: list[str]) -> 
             f"{path} is not a frozen GraphDef: {first_sentence(str(error))} (rebuild it with the "
             "freeze stage, or give a .pb written by tf.io.write_graph(..., as_text=False))"
         ) from error
+    return graph_def
+
+
+def load_frozen(path: Path, input_nodes: list[str], output_nodes: list[str]) -> Any:
+    """Import a frozen GraphDef as a function (a ConcreteFunction) from the `input_nodes`
+    tensors (positional arguments, in order) to the list of `output_nodes` tensors."""
+    import tensorflow as tf
+
+    graph_def = load_frozen_graph_def(path)
     fn = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
     return fn.prune(
         [_tensor(fn.graph, node, path) for node in input_nodes],

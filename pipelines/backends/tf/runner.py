@@ -4,8 +4,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import sidecar
-from pipelines.backends.base import InputSpec
-from pipelines.backends.tf import loader
+from pipelines.backends.base import InputSpec, OpTime
+from pipelines.backends.tf import loader, profile
 from pipelines.backends.tf.nodes import nodes
 from pipelines.config import InputLayout, ModelConfig
 from pipelines.tensors import Tensors
@@ -42,8 +42,11 @@ class SavedModelRunner:
         self.path, self.model = model_path, model
         self.info = sidecar.read(model_path, sidecar.SavedModel)
 
+    profiler = profile.PROFILER
+
     def load(self, threads: int) -> None:
         set_tf_threads(threads)
+        self.threads = threads
         self.fn = loader.load_savedmodel(self.path, self.info["tags"], self.info["signature"])
         self.output_names = [t["name"] for t in self.info["outputs"]]
         _, signature = self.fn.structured_input_signature
@@ -56,6 +59,17 @@ class SavedModelRunner:
         outputs = self.fn(**{name: tf.constant(a) for name, a in sample.items()})
         return {name: outputs[name].numpy() for name in self.output_names}
 
+    def profile(self, samples: list[Tensors], runs: int) -> list[OpTime]:
+        return profile.profile_savedmodel(
+            self.path,
+            self.info["tags"],
+            {t["name"]: t["node"] for t in self.info["inputs"]},
+            {t["name"]: t["node"] for t in self.info["outputs"]},
+            samples,
+            self.threads,
+            runs,
+        )
+
 
 class FrozenGraphRunner:
     runtime = "tensorflow"
@@ -66,8 +80,11 @@ class FrozenGraphRunner:
         self.path, self.model = model_path, model
         self.inputs, self.outputs = nodes(model_path)
 
+    profiler = profile.PROFILER
+
     def load(self, threads: int) -> None:
         set_tf_threads(threads)
+        self.threads = threads
         self.fn = loader.load_frozen(
             self.path, list(self.inputs.values()), list(self.outputs.values())
         )
@@ -78,3 +95,8 @@ class FrozenGraphRunner:
 
         outputs = self.fn(*(tf.constant(sample[name]) for name in self.inputs))
         return {name: out.numpy() for name, out in zip(self.outputs, outputs, strict=True)}
+
+    def profile(self, samples: list[Tensors], runs: int) -> list[OpTime]:
+        return profile.profile_frozen(
+            self.path, self.inputs, self.outputs, samples, self.threads, runs
+        )

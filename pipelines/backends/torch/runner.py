@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from pipelines import sidecar, tensors
-from pipelines.backends.base import InputSpec
+from pipelines.backends.base import InputSpec, OpTime
 from pipelines.config import InputLayout, ModelConfig
 from pipelines.tensors import Tensors
 
@@ -74,3 +74,24 @@ class TorchExportRunner(_TorchRunner):
 
     def _input_specs(self) -> list[InputSpec]:
         return torch_input_specs(self.model, sidecar.find(self.path, sidecar.TorchExport))
+
+    profiler = (
+        "torch.profiler, self CPU time per event (AOTInductor packages name each fused "
+        "kernel and oneDNN call: they are compiled with cpp.enable_kernel_profile)"
+    )
+
+    def profile(self, samples: list[Tensors], runs: int) -> list[OpTime]:
+        import torch
+        from torch.profiler import ProfilerActivity, profile
+
+        calls = [
+            tuple(torch.from_numpy(s[t.name]) for t in self.model.input_tensors) for s in samples
+        ]
+        with torch.inference_mode(), profile(activities=[ProfilerActivity.CPU]) as found:
+            for k in range(runs):
+                self.fn(*calls[k % len(calls)])
+        return [
+            OpTime(name=e.key, kind=e.key, ms=e.self_cpu_time_total / runs / 1e3)
+            for e in found.key_averages()
+            if e.self_cpu_time_total > 0
+        ]
