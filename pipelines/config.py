@@ -442,7 +442,7 @@ class EvaluateConfig:
     threads: int = 1
     warmup: int = 5
     # Timed runs per round; the cells take turns round after round (see evaluate/cells.py).
-    runs: int = 20
+    runs: int = 10
     rounds: int = 3
     timeout_s: float = 600.0
     # Max abs error allowed per artifact kind; kinds not listed are judged by the task metric.

@@ -167,6 +167,7 @@ inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load
   const ProtocolResult r =
       run_protocol(samples, labels, args.warmup, args.runs, args.rounds, round_hooks(args.interleaved),
                    [&](std::size_t i) -> const std::vector<Array>& { return session->infer(inputs, i); });
+  const double peak_rss = peak_rss_mb();  // before profiling, whose event buffers are not the model's
   if (!args.profile.empty()) write_profile(args, info, session->profiler(), session->profile(inputs, args.runs));
   std::string written;
   for (std::size_t k = 0; k < args.outputs.size(); ++k) {
@@ -198,7 +199,7 @@ inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load
         .add("p90_ms", s.p90_ms)
         .add("p99_ms", s.p99_ms)
         .add("max_ms", s.max_ms)
-        .add("peak_rss_mb", peak_rss_mb());
+        .add("peak_rss_mb", peak_rss);
     write_text(args.json, j.str());
   }
   std::printf("%s: %zu samples -> %s; load %.1f ms, first %.2f ms, p50 %.3f ms over %d runs\n", info.program.c_str(),
