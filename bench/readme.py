@@ -21,7 +21,8 @@ HERE = Path(__file__).resolve().parent
 NOT_MEASURED = """\
 - int8 across sizes: the `.tflite` files and the `aoti_int8` package are converted or compiled
   at the configured input size (64x64), so the scaling table has float cells only.
-- Per-op profiles are not in this report yet."""
+- The peaks use the nominal clock (the VM exposes no boost clock): at a higher real clock the
+  percentages of peak are lower than shown."""
 
 
 def write(quick: bool) -> Path:

@@ -11,6 +11,7 @@ a round while the others wait); a cell's p50 is the median of its rounds' p50s.
 import argparse
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -20,12 +21,23 @@ from pipelines.backends.registry import artifacts
 from pipelines.config import Language, load
 from pipelines.evaluate.cells import CellJob, RunSettings, run_interleaved
 from pipelines.evaluate.evaluation import plan, write_inputs
+from pipelines.evaluate.profiles import Profiles, markdown, quantized_notes, tables
 
 P50 = dict[str, float]  # cell key -> p50 ms
 
 
-def measure(threads: int, rounds: int, runs: int) -> P50:
-    """p50 of every cell of the built workspace (Python and C++) at `threads` threads."""
+@dataclass
+class Measured:
+    """One interleaved run: each cell's p50, its rounds' p50s and, where it profiled, its
+    per-op profile."""
+
+    p50: P50
+    rounds: dict[str, list[float]]
+    profiles: Profiles
+
+
+def measure(threads: int, rounds: int, runs: int) -> Measured:
+    """Every cell of the built workspace (Python and C++) at `threads` threads."""
     cfg = load()
     cfg.evaluate.languages = list(Language)
     inputs, _ = data.load_eval(paths.DATASET, cfg.model)
@@ -39,7 +51,12 @@ def measure(threads: int, rounds: int, runs: int) -> P50:
             for a, cell in cells
         ]
         runs_ = run_interleaved(jobs, settings, progress=f"{threads} thread(s)")
-    return {r.cell.key: r.stats["p50_ms"] for r in runs_ if r.ok}
+    ok = [r for r in runs_ if r.ok]
+    return Measured(
+        p50={r.cell.key: r.stats["p50_ms"] for r in ok},
+        rounds={r.cell.key: r.stats["round_p50_ms"] for r in ok},
+        profiles={r.cell.key: r.profile for r in ok if r.profile},
+    )
 
 
 def _ratio(a: float | None, b: float | None) -> str:
@@ -89,25 +106,41 @@ def summary(p50: P50) -> list[str]:
     return lines
 
 
+def _slower(measured: dict[int, Measured]) -> list[str]:
+    """C++ cells slower than Python at some thread count, each with whether the two cells'
+    round p50s overlap (then the difference is within this run's noise)."""
+    found = []
+    for t, run in measured.items():
+        for key, cpp in run.p50.items():
+            python = key.replace("@cpp", "@python")
+            if key.endswith("@cpp") and cpp > run.p50.get(python, cpp):
+                overlap = min(run.rounds[key]) <= max(run.rounds[python])
+                noise = "rounds overlap: within noise" if overlap else "every round slower"
+                found.append(f"{key.split('@')[0]} at {t}T ({cpp / run.p50[python]:.2f}, {noise})")
+    return found
+
+
 def section(rounds: int = 5, runs: int = 30, threads: tuple[int, ...] = (1, 2)) -> str:
-    """The runtimes section of bench/README.md."""
-    p50 = {t: measure(t, rounds, runs) for t in threads}
-    slower = [
-        f"{key.split('@')[0]} at {t}T"
-        for t, by_key in p50.items()
-        for key, cpp in by_key.items()
-        if key.endswith("@cpp") and cpp > by_key.get(key.replace("@cpp", "@python"), cpp)
-    ]
+    """The runtimes section of bench/README.md, with the per-op profiles of the first thread
+    count's run."""
+    measured = {t: measure(t, rounds, runs) for t in threads}
+    first = measured[min(measured)]
     lines = [
         f"All cells of one thread count in one interleaved run: {rounds} rounds of {runs} runs, "
         "4 evaluation samples, p50 = median of the rounds' p50s.",
         "",
-        table(p50),
+        table({t: m.p50 for t, m in measured.items()}),
         "",
-        "C++ slower than Python (ratio > 1.00): " + (", ".join(slower) or "none"),
+        "C++ slower than Python (ratio > 1.00): " + (", ".join(_slower(measured)) or "none"),
         "",
-        *summary(p50[min(p50)]),
+        *summary(first.p50),
+        "",
+        f"### Where the time goes ({min(measured)} thread, per-op profiles of the same run)",
+        "",
+        *(f"- {note}" for note in quantized_notes(first.profiles)),
     ]
+    for found in tables(first.profiles):
+        lines += ["", markdown(found)]
     return "\n".join(lines)
 
 

@@ -42,7 +42,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--interleaved",
         action="store_true",
         help="print 'ready' once loaded, wait for a line on stdin before each round and print "
-        "'round K p50 MS' after it (how the evaluation takes turns between runners)",
+        "'round K p50 MS' after it, then wait for a line or EOF before profiling and writing "
+        "(how the evaluation takes turns between runners)",
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path)
@@ -170,6 +171,8 @@ def run(args: argparse.Namespace) -> str:
     )
     sources_named = {name: str(path) for name, path in sources.items()}
     outputs, stats = benchmark(runner, str(args.model), inputs, timing, sources_named)
+    if args.interleaved:  # the others may still be timing: go on when told (a line, or EOF)
+        sys.stdin.readline()
     if args.profile:
         write_profile(runner, inputs, args.runs, args.profile)
     for name, path in destinations.items():

@@ -62,7 +62,7 @@ def test_cells_take_turns_round_after_round(inputs, tmp_path, monkeypatch):
     settings = RunSettings(warmup=0, runs=4, rounds=3, threads=1, timeout_s=120)
     jobs = [
         CellJob.plan(
-            replace(cell("CallLoggingRunner"), artifact=name),
+            replace(cell("CallLoggingRunner"), artifact=name, profiled=True),
             {"input": inputs},
             ["output"],
             tmp_path,
@@ -73,9 +73,11 @@ def test_cells_take_turns_round_after_round(inputs, tmp_path, monkeypatch):
     assert all(r.ok for r in runs), [r.stderr_tail for r in runs]
     blocks = [(pid, len(list(group))) for pid, group in groupby(calls.read_text().split())]
     a, b = blocks[0][0], blocks[1][0]
-    # each: one pass over the 3 samples once loaded, then 3 rounds of 4 timed runs, in turns
-    assert blocks == [(a, 3), (b, 3)] + [(a, 4), (b, 4)] * 3
+    # each: one pass over the 3 samples once loaded, then 3 rounds of 4 timed runs, in turns,
+    # then (no one timing any more) a profile of 4 runs, one runner after the other
+    assert blocks == [(a, 3), (b, 3)] + [(a, 4), (b, 4)] * 3 + [(a, 4), (b, 4)]
     assert [len(r.stats["round_p50_ms"]) for r in runs] == [3, 3]
+    assert [r.profile["ops"][0]["kind"] for r in runs if r.profile] == ["double", "double"]
 
 
 def test_a_segfault_is_recorded_with_its_signal(inputs, tmp_path, monkeypatch):

@@ -92,8 +92,9 @@ inline std::string usage(const RunnerInfo& info) {
       {"--warmup N", "untimed runs after the first pass over the samples (default 5)"},
       {"--runs M", "timed runs per round, run k uses sample k % N (default 20, at least 1)"},
       {"--rounds R", "rounds of --runs timed runs; p50_ms is the median of the rounds' p50s (default 1)"},
-      {"--interleaved", "print 'ready' before the first round, wait for a line on stdin before each round and "
-                        "print 'round K p50 MS' after it (how the evaluation takes turns between runners)"},
+      {"--interleaved", "print 'ready' before the first round, wait for a line on stdin before each round, "
+                        "print 'round K p50 MS' after it, and wait for a line or EOF after the last one "
+                        "before profiling and writing (how the evaluation takes turns between runners)"},
       {"--threads T", "CPU threads for the runtime (default 1)"},
       {"--json FILE", "write timing and memory statistics as JSON"},
       {"--profile FILE", "after the timed runs, profile --runs more per op and write the times as JSON (litert_runner)"}};

@@ -126,7 +126,8 @@ inline void write_profile(const Args& args, const RunnerInfo& info, const std::s
 }
 
 // --interleaved: take turns with other runners. Say "ready" once loaded and warm, wait for
-// a line on stdin before each round, and report each round's p50 on stdout.
+// a line on stdin before each round, and report each round's p50 on stdout; after the last
+// round, wait again (a line or EOF) before profiling and writing the outputs.
 inline RoundHooks round_hooks(bool interleaved) {
   if (!interleaved) return {};
   RoundHooks hooks;
@@ -167,6 +168,10 @@ inline int run(int argc, char** argv, const RunnerInfo& info, const Loader& load
   const ProtocolResult r =
       run_protocol(samples, labels, args.warmup, args.runs, args.rounds, round_hooks(args.interleaved),
                    [&](std::size_t i) -> const std::vector<Array>& { return session->infer(inputs, i); });
+  if (args.interleaved) {  // the others may still be timing: go on only when told (a line, or EOF)
+    char line[64];
+    if (!std::fgets(line, sizeof line, stdin)) clearerr(stdin);
+  }
   const double peak_rss = peak_rss_mb();  // before profiling, whose event buffers are not the model's
   if (!args.profile.empty()) write_profile(args, info, session->profiler(), session->profile(inputs, args.runs));
   std::string written;

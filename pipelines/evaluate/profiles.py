@@ -4,11 +4,9 @@ op type, with every quantized LiteRT mode against its float32 twin.
 The runners write the profiles (`--profile`): LiteRT's own profiler through litert_runner, TF's
 step stats and torch.profiler from Python (pipelines/run.py)."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.evaluate.compare import CellResult
 from pipelines.pages.text import fmt
 
 FLOAT_TWIN = "tflite/float32"
@@ -63,26 +61,28 @@ def _table(title: str, profiles: dict[str, dict[str, Any]]) -> ProfileTable:
     )
 
 
-def tables(results: Sequence[CellResult]) -> list[ProfileTable]:
-    """One table per framework's artifacts that have a profile (LiteRT: float32 first)."""
-    found = {r.key: r.profile for r in results if r.profile}
-    groups: dict[str, dict[str, dict[str, Any]]] = {}
-    for key in sorted(found, key=lambda k: (not k.startswith(FLOAT_TWIN + "@"), k)):
-        groups.setdefault(key.split("/")[0], {})[key] = found[key]
+Profiles = dict[str, dict[str, Any]]  # cell key (`tflite/int8@cpp`) -> its profile
+
+
+def tables(profiles: Profiles) -> list[ProfileTable]:
+    """One table per framework's profiled cells (LiteRT: float32 first)."""
+    groups: dict[str, Profiles] = {}
+    for key in sorted(profiles, key=lambda k: (not k.startswith(FLOAT_TWIN + "@"), k)):
+        groups.setdefault(key.split("/")[0], {})[key] = profiles[key]
     titles = {"tflite": "LiteRT", "tf": "TensorFlow", "torch": "PyTorch"}
     return [_table(titles.get(name, name), group) for name, group in groups.items()]
 
 
-def quantized_notes(results: Sequence[CellResult]) -> list[str]:
-    """Per quantized LiteRT mode: how much faster its convolutions (and the rest) run than
+def quantized_notes(profiles: Profiles) -> list[str]:
+    """Per quantized LiteRT cell: how much faster its convolutions (and the rest) ran than
     float32's, and the ops it adds, from their profiles."""
-    profiles = {r.artifact: r.profile for r in results if r.profile}
-    base = profiles.get(FLOAT_TWIN)
+    by_artifact = {key.split("@")[0]: profile for key, profile in profiles.items()}
+    base = by_artifact.get(FLOAT_TWIN)
     if base is None:
         return []
     float_kinds = by_kind(base)
     notes = []
-    for artifact, profile in sorted(profiles.items()):
+    for artifact, profile in sorted(by_artifact.items()):
         if not artifact.startswith("tflite/") or artifact == FLOAT_TWIN:
             continue
         kinds = by_kind(profile)
@@ -102,3 +102,16 @@ def quantized_notes(results: Sequence[CellResult]) -> list[str]:
             line += "; added: " + ", ".join(f"{k} {ms:.3g} ms" for k, ms in added.items())
         notes.append(line)
     return notes
+
+
+def markdown(table: ProfileTable) -> str:
+    """A table as Markdown (bench/README.md)."""
+    lines = [
+        f"**{table.title}** ({'; '.join(table.profilers)})",
+        "",
+        "| op type | " + " | ".join(table.columns) + " |",
+        "|---|" + "---|" * len(table.columns),
+        *(f"| {kind} | " + " | ".join(values) + " |" for kind, values in table.rows),
+        "| all profiled ops, ms | " + " | ".join(table.totals) + " |",
+    ]
+    return "\n".join(lines)

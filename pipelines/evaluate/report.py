@@ -199,6 +199,7 @@ def html_report(
     quality_keys = sorted({k for r in results for k in r.quality})
     # a model with several outputs: each output's error beside the overall one
     outputs = next((list(r.output_errors) for r in results if r.output_errors), [])
+    profiled = {r.key: r.profile for r in results if r.profile}
     return render(
         "evaluation.html",
         title=title,
@@ -208,8 +209,8 @@ def html_report(
         notes=notes,
         figures=[(name, png_uri(png)) for name, png in figures.items()],
         worst_layers={mode: [_layer_row(row) for row in rows] for mode, rows in layers.items()},
-        profiles=profiles.tables(results),
-        profile_notes=profiles.quantized_notes(results),
+        profiles=profiles.tables(profiled),
+        profile_notes=profiles.quantized_notes(profiled),
     )
 
 
