@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import machine, runtimes, scaling, selective
+from bench import machine, pipeline, runtimes, scaling, selective
 from pipelines.atomic import atomic_path
 
 HERE = Path(__file__).resolve().parent
@@ -49,6 +49,10 @@ def write(quick: bool) -> Path:
         "## Scaling from 128² to 1024² against the float32 peak",
         "",
         scaling.section(sizes, (1, 2), HERE / "scaling.png"),
+        "",
+        "## The pipeline: first and no-op `dvc repro`",
+        "",
+        pipeline.section(),
         "",
         "## int8_selective: the search's steps in litert_runner (outlier network, 64x64)",
         "",

@@ -1,0 +1,96 @@
+"""How long the pipeline takes: a first `dvc repro` of a fresh clone of this repository's HEAD
+(every stage, its own time), and a no-op `dvc repro` against a bare `dvc status`.
+
+    python bench/pipeline.py [--repeats 3]
+
+Uses this checkout's .venv (the install is not timed) and an empty DVC cache in the clone.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+REPO = Path(__file__).resolve().parents[1]
+STAGE = re.compile(r"Running stage '([^']+)'")
+
+
+def _env() -> dict[str, str]:
+    """This venv's tools first on PATH, as `make run` has them."""
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def first_repro(clone: Path) -> tuple[dict[str, float], float]:
+    """Seconds per stage of a first `dvc repro` in `clone`, and in all."""
+    started = time.perf_counter()
+    marks: list[tuple[str, float]] = []
+    process = subprocess.Popen(
+        ["dvc", "repro"],
+        cwd=clone,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if found := STAGE.search(line):
+            marks.append((found.group(1), time.perf_counter()))
+    if process.wait() != 0:
+        sys.exit("error: dvc repro failed in the fresh clone (run `make run` to see why)")
+    total = time.perf_counter() - started
+    ends = [t for _, t in marks[1:]] + [started + total]
+    return {name: end - begin for (name, begin), end in zip(marks, ends, strict=True)}, total
+
+
+def _seconds(command: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=_env(), check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def noop(clone: Path, repeats: int) -> tuple[float, float]:
+    """Median seconds of `dvc status` and of a no-op `dvc repro`, run alternately."""
+    status, repro = [], []
+    for _ in range(repeats):
+        status.append(_seconds(["dvc", "status"], clone))
+        repro.append(_seconds(["dvc", "repro"], clone))
+    return sorted(status)[len(status) // 2], sorted(repro)[len(repro) // 2]
+
+
+def section(repeats: int = 3) -> str:
+    """The pipeline section of bench/README.md."""
+    with tempfile.TemporaryDirectory() as tmp:
+        clone = Path(tmp) / "project"
+        subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+        stages, total = first_repro(clone)
+        status, repro = noop(clone, repeats)
+    lines = [
+        f"First `dvc repro` of a fresh clone of HEAD (venv installed, DVC cache empty): "
+        f"**{total:.0f} s** (goal: under 180 s).",
+        "",
+        "| stage | s | share |",
+        "|---|---|---|",
+        *(f"| {name} | {s:.1f} | {100 * s / total:.0f} % |" for name, s in stages.items()),
+        "",
+        f"No-op `dvc repro` {repro:.2f} s against a bare `dvc status` {status:.2f} s: "
+        f"**{repro / status:.2f}x** (goal: at most 1.5x; median of {repeats}, run alternately).",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    print(section(parser.parse_args().repeats))
+
+
+if __name__ == "__main__":
+    main()
