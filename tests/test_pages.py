@@ -86,7 +86,7 @@ def test_the_evaluation_page_lays_out_every_cell_and_its_failure():
     assert '<tr class="ref"><td class="l">keras/checkpoint@python</td><td>2.0</td>' in page
     assert '<tr class="fail"><td class="l">tflite/int8@cpp</td>' in page
     assert '<td class="l v">crash</td>' in page
-    assert '<tr><td colspan="13" class="fail-detail">exit 139</td></tr>' in page
+    assert '<tr><td colspan="14" class="fail-detail">exit 139</td></tr>' in page
     assert "<th>accuracy drop</th>" in page and "<img" not in page
 
 
