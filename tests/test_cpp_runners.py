@@ -73,28 +73,20 @@ def assert_one_error_line(result, *fragments):
         assert fragment in lines[0], lines[0]
 
 
+def run_good_input(project, files, program, out, *flags, stdin=""):
+    """The program on its artifact and good input, writing `out`, with `flags`."""
+    model = model_args(project, program)
+    good = str(files[f"{program}:good"])
+    return runner(
+        project, program, *model, "--input", good, "--output", str(out), *flags, stdin=stdin
+    )
+
+
 @pytest.mark.parametrize("program", list(ARTIFACTS))
 def test_good_input_gives_outputs_and_stats(sr_project, files, tmp_path, program):
     out, stats = tmp_path / "out.npy", tmp_path / "stats.json"
-    result = runner(
-        sr_project,
-        program,
-        *model_args(sr_project, program),
-        "--input",
-        str(files[f"{program}:good"]),
-        "--output",
-        str(out),
-        "--json",
-        str(stats),
-        "--runs",
-        "5",
-        "--warmup",
-        "1",
-        "--rounds",
-        "3",
-        "--interleaved",
-        stdin="go\n" * 3,
-    )
+    flags = ["--json", str(stats), "--runs", "5", "--warmup", "1", "--rounds", "3", "--interleaved"]
+    result = run_good_input(sr_project, files, program, out, *flags, stdin="go\n" * 3)
     assert result.returncode == 0, result.stderr
     assert np.load(out).shape[0] == 2
     keys = json.loads(stats.read_text())
@@ -108,21 +100,11 @@ def test_good_input_gives_outputs_and_stats(sr_project, files, tmp_path, program
 
 @pytest.mark.parametrize("program", list(ARTIFACTS))
 def test_an_interleaved_runner_whose_turns_stop_says_so(sr_project, files, tmp_path, program):
-    result = runner(
-        sr_project,
-        program,
-        *model_args(sr_project, program),
-        "--input",
-        str(files[f"{program}:good"]),
-        "--output",
-        str(tmp_path / "out.npy"),
-        "--rounds",
-        "2",
-        "--interleaved",
-        stdin="go\n",
-    )
+    out = tmp_path / "out.npy"
+    flags = ["--rounds", "2", "--interleaved"]
+    result = run_good_input(sr_project, files, program, out, *flags, stdin="go\n")
     assert_one_error_line(result, "stdin closed before round 2")
-    assert not (tmp_path / "out.npy").exists()
+    assert not out.exists()
 
 
 def corrupt_model(program, folder):
@@ -212,15 +194,11 @@ def test_tf_runner_asks_for_the_nodes_it_was_not_given(sr_project, files, tmp_pa
 
 
 def test_litert_runner_profiles_per_op_and_the_others_refuse_to(sr_project, files, tmp_path):
-    common = ["--output", str(tmp_path / "out.npy"), "--profile", str(tmp_path / "ops.json")]
-    good = ["--input", str(files["litert_runner:good"])]
-    result = runner(
-        sr_project, "litert_runner", *model_args(sr_project, "litert_runner"), *good, *common
-    )
+    out, ops = tmp_path / "out.npy", tmp_path / "ops.json"
+    result = run_good_input(sr_project, files, "litert_runner", out, "--profile", str(ops))
     assert result.returncode == 0, result.stderr
-    profile = json.loads((tmp_path / "ops.json").read_text())
+    profile = json.loads(ops.read_text())
     assert {op["kind"] for op in profile["ops"]} >= {"Convolution (NHWC, QC8) IGEMM"}
     assert all(op["ms"] > 0 for op in profile["ops"] if op["kind"].startswith("Convolution"))
-    good = ["--input", str(files["tf_runner:good"])]
-    result = runner(sr_project, "tf_runner", *model_args(sr_project, "tf_runner"), *good, *common)
+    result = run_good_input(sr_project, files, "tf_runner", out, "--profile", str(ops))
     assert_one_error_line(result, "--profile is not supported by this runner")

@@ -3,6 +3,7 @@ node's time read from the run metadata's step stats (the oneDNN kernels show as 
 
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,47 +52,46 @@ def _op_times(times: dict[tuple[str, str], list[float]]) -> list[OpTime]:
     ]
 
 
-def _feeds(samples: list[Tensors], nodes: dict[str, str], runs: int) -> list[dict[str, Any]]:
-    return [
-        {nodes[name]: array for name, array in samples[k % len(samples)].items()}
-        for k in range(runs)
+@dataclass(frozen=True)
+class Inferences:
+    """What to profile: `runs` inferences on `threads` threads, run k on samples[k % N]."""
+
+    samples: list[Tensors]
+    runs: int
+    threads: int
+
+
+def _profile(
+    load: Callable[[Any], None], inputs: dict[str, str], outputs: dict[str, str], work: Inferences
+) -> list[OpTime]:
+    """Per-node times of the graph `load` puts into the session, fed by node name (`inputs`:
+    input name -> node)."""
+    feeds = [
+        {inputs[name]: array for name, array in work.samples[k % len(work.samples)].items()}
+        for k in range(work.runs)
     ]
+    return _op_times(_traced_times(load, feeds, list(outputs.values()), work.threads))
 
 
 def profile_frozen(
-    path: Path,
-    inputs: dict[str, str],
-    outputs: dict[str, str],
-    samples: list[Tensors],
-    threads: int,
-    runs: int,
+    path: Path, inputs: dict[str, str], outputs: dict[str, str], work: Inferences
 ) -> list[OpTime]:
-    """Per-node times of a frozen GraphDef fed by node name (`inputs`: input name -> node)."""
+    """Per-node times of a frozen GraphDef."""
     import tensorflow as tf
 
     graph_def = load_frozen_graph_def(path)
-
-    def load(_session: Any) -> None:
-        tf.compat.v1.import_graph_def(graph_def, name="")
-
-    feeds = _feeds(samples, inputs, runs)
-    return _op_times(_traced_times(load, feeds, list(outputs.values()), threads))
+    return _profile(
+        lambda _: tf.compat.v1.import_graph_def(graph_def, name=""), inputs, outputs, work
+    )
 
 
 def profile_savedmodel(
-    path: Path,
-    tags: list[str],
-    inputs: dict[str, str],
-    outputs: dict[str, str],
-    samples: list[Tensors],
-    threads: int,
-    runs: int,
+    path: Path, tags: list[str], inputs: dict[str, str], outputs: dict[str, str], work: Inferences
 ) -> list[OpTime]:
-    """Per-node times of a SavedModel's serving graph, fed by its signature's node names."""
+    """Per-node times of a SavedModel's serving graph, fed by its signature's nodes."""
     import tensorflow as tf
 
     def load(session: Any) -> None:
         tf.compat.v1.saved_model.loader.load(session, tags, str(path))
 
-    feeds = _feeds(samples, inputs, runs)
-    return _op_times(_traced_times(load, feeds, list(outputs.values()), threads))
+    return _profile(load, inputs, outputs, work)

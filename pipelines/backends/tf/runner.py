@@ -65,9 +65,7 @@ class SavedModelRunner:
             self.info["tags"],
             {t["name"]: t["node"] for t in self.info["inputs"]},
             {t["name"]: t["node"] for t in self.info["outputs"]},
-            samples,
-            self.threads,
-            runs,
+            profile.Inferences(samples, runs, self.threads),
         )
 
 
@@ -97,6 +95,5 @@ class FrozenGraphRunner:
         return {name: out.numpy() for name, out in zip(self.outputs, outputs, strict=True)}
 
     def profile(self, samples: list[Tensors], runs: int) -> list[OpTime]:
-        return profile.profile_frozen(
-            self.path, self.inputs, self.outputs, samples, self.threads, runs
-        )
+        work = profile.Inferences(samples, runs, self.threads)
+        return profile.profile_frozen(self.path, self.inputs, self.outputs, work)
