@@ -21,7 +21,7 @@ import numpy as np
 
 from pipelines import jsonfile, tensors
 from pipelines.atomic import atomic_path
-from pipelines.backends.base import RoundHooks, Timing, benchmark
+from pipelines.backends.base import Profiled, RoundHooks, Runner, Timing, benchmark
 from pipelines.config import ConfigError, load
 from pipelines.errors import PipelineError, first_sentence, os_failure, report
 from pipelines.tensors import Tensors
@@ -131,19 +131,19 @@ def _report_round(round_: int, p50_ms: float) -> None:
 TAKE_TURNS = RoundHooks(before=_wait_for_turn, after=_report_round)
 
 
-def write_profile(runner: object, inputs: Tensors, runs: int, path: Path) -> None:
+def write_profile(runner: Runner, inputs: Tensors, runs: int, path: Path) -> None:
     """Profile `runs` inferences (run k: sample k % N) of a loaded runner and write the op times
     as the C++ runners do: {"runtime", "profiler", "runs", "ops": [{"name", "kind", "ms"}]}."""
-    if not hasattr(runner, "profile"):
+    if not isinstance(runner, Profiled):
         raise PipelineError(
-            f"--profile is not supported by the {getattr(runner, 'runtime', '?')} runtime here "
+            f"--profile is not supported by the {runner.runtime} runtime here "
             "(LiteRT is profiled by build/bin/litert_runner --profile)"
         )
     samples = [tensors.rows(inputs, i, i + 1) for i in range(tensors.count(inputs))]
     ops = runner.profile(samples, runs)
     record = {
-        "runtime": getattr(runner, "runtime", ""),
-        "profiler": getattr(runner, "profiler", ""),
+        "runtime": runner.runtime,
+        "profiler": runner.profiler,
         "runs": runs,
         "ops": [dataclasses.asdict(op) for op in ops],
     }

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -96,6 +96,7 @@ class OpTime:
     ms: float  # per inference
 
 
+@runtime_checkable
 class Profiled(Protocol):
     """A loaded runner that can say where an inference's time goes (`--profile`)."""
 
