@@ -100,6 +100,7 @@ class OpTime:
 class Profiled(Protocol):
     """A loaded runner that can say where an inference's time goes (`--profile`)."""
 
+    runtime: str
     profiler: str  # which profiler, for the profile file
 
     def profile(self, samples: list[Tensors], runs: int) -> list[OpTime]: ...
