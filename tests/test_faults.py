@@ -18,11 +18,7 @@ STAGES = ["checkpoint", "freeze", "savedmodel", "quantize@int8", "trace@trace", 
 
 def temporaries(project: Path, outs: list[str]) -> list[Path]:
     """The atomic writer's temporary siblings of `outs` (`.<name>.tmp<pid>`)."""
-    return [
-        temp
-        for out in outs
-        for temp in (project / out).parent.glob(f".{Path(out).name}.tmp*")
-    ]
+    return [temp for out in outs for temp in (project / out).parent.glob(f".{Path(out).name}.tmp*")]
 
 
 def start(project: Path, *args: str) -> subprocess.Popen:
@@ -32,25 +28,32 @@ def start(project: Path, *args: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def cell_running(group: int) -> bool:
-    """Whether a process of `group` runs an evaluation cell (`python -m pipelines.run`)."""
-    for proc in Path("/proc").glob("[0-9]*"):
+# Stages that write all their outputs within milliseconds at the end die instead while their
+# long step runs: evaluate while a cell runs, build_cpp while the compiler does (it builds two
+# programs at a time, then copies them).
+LONG_STEP = {"evaluate": b"-m\0pipelines.run\0", "build_cpp": b"cc1plus"}
+
+
+def long_step_running(group: int, stage: str) -> bool:
+    """Whether a process of `group` runs `stage`'s long step (LONG_STEP)."""
+    marker = LONG_STEP.get(stage)
+    for proc in Path("/proc").glob("[0-9]*") if marker else ():
         try:
             in_group = os.getpgid(int(proc.name)) == group
             command = (proc / "cmdline").read_bytes()
         except (OSError, ProcessLookupError):  # it ended while we looked
             continue
-        if in_group and b"-m\0pipelines.run\0" in command:
+        if in_group and marker in command:
             return True
     return False
 
 
 def kill_while_writing(project: Path, stage: str, outs: list[str]) -> None:
-    """Run `stage` afresh and SIGKILL it (DVC and the stage) once its temporary output exists;
-    evaluate writes its outputs within milliseconds at the end, so it dies while a cell runs."""
+    """Run `stage` afresh and SIGKILL it (DVC and the stage) once its temporary output exists,
+    or while its long step runs (LONG_STEP)."""
     process = start(project, "repro", "--force", "--single-item", stage)
     deadline = time.monotonic() + 300
-    while not (temporaries(project, outs) or (stage == "evaluate" and cell_running(process.pid))):
+    while not (temporaries(project, outs) or long_step_running(process.pid, stage)):
         assert process.poll() is None, f"{stage} ended before it wrote: {process.stdout.read()}"
         assert time.monotonic() < deadline, f"{stage} wrote no temporary output in 300 s"
         time.sleep(0.02)
