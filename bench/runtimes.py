@@ -10,7 +10,6 @@ a round while the others wait); a cell's p50 is the median of its rounds' p50s.
 
 import argparse
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipelines import data, paths, tensors
 from pipelines.backends.registry import artifacts
 from pipelines.config import Language, load
-from pipelines.evaluate.cells import CellJob, RunSettings, run_interleaved
-from pipelines.evaluate.evaluation import plan, write_inputs
+from pipelines.evaluate.cells import RunSettings
+from pipelines.evaluate.evaluation import plan, time_cells
 from pipelines.evaluate.profiles import Profiles, markdown, quantized_notes, tables
 
 P50 = dict[str, float]  # cell key -> p50 ms
@@ -43,15 +42,8 @@ def measure(threads: int, rounds: int, runs: int) -> Measured:
     inputs, _ = data.load_eval(paths.DATASET, cfg.model)
     cells = plan(cfg, artifacts(cfg), paths.CPP_BIN)
     settings = RunSettings(warmup=10, runs=runs, rounds=rounds, threads=threads, timeout_s=600)
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        layouts = write_inputs(tensors.rows(inputs, 0, 4), cfg.model, workdir)
-        jobs = [
-            CellJob.plan(cell, layouts[a.layout], cfg.model.output_names, workdir)
-            for a, cell in cells
-        ]
-        runs_ = run_interleaved(jobs, settings, progress=f"{threads} thread(s)")
-    ok = [r for r in runs_ if r.ok]
+    done = time_cells(cells, tensors.rows(inputs, 0, 4), cfg.model, settings, f"{threads}T")
+    ok = [r for r in done if r.ok]
     return Measured(
         p50={r.cell.key: r.stats["p50_ms"] for r in ok},
         rounds={r.cell.key: r.stats["round_p50_ms"] for r in ok},

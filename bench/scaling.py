@@ -10,7 +10,6 @@ not counted). The cells of one size and thread count take turns in one interleav
 
 import argparse
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from bench.machine import machine
 from pipelines import paths
 from pipelines.backends.registry import artifacts
 from pipelines.config import Config, Language, load
-from pipelines.evaluate.cells import CellJob, RunSettings, run_interleaved
-from pipelines.evaluate.evaluation import plan, write_inputs
+from pipelines.evaluate.cells import RunSettings
+from pipelines.evaluate.evaluation import plan, time_cells
 from pipelines.pages.plots import new_figure, to_png
 
 # The artifacts whose image height and width are free (the .tflite files and the int8 AOTI
@@ -71,14 +70,8 @@ def measure(cfg: Config, size: int, threads: int) -> dict[str, float]:
     image = np.random.default_rng(0).random((1, size, size, 3), dtype=np.float32)
     runs = 3 if size >= 512 else 10
     settings = RunSettings(warmup=1, runs=runs, rounds=3, threads=threads, timeout_s=900)
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        layouts = write_inputs({cfg.model.input_tensors[0].name: image}, cfg.model, workdir)
-        jobs = [
-            CellJob.plan(cell, layouts[a.layout], cfg.model.output_names, workdir)
-            for a, cell in cells
-        ]
-        done = run_interleaved(jobs, settings, progress=f"{size}x{size}, {threads} thread(s)")
+    inputs = {cfg.model.input_tensors[0].name: image}
+    done = time_cells(cells, inputs, cfg.model, settings, f"{size}x{size}, {threads}T")
     return {r.cell.artifact: r.stats["p50_ms"] for r in done if r.ok}
 
 

@@ -184,19 +184,23 @@ def outputs_of(runner: Runner, inputs: Tensors) -> Tensors:
     return _stacked([runner.infer(tensors.rows(inputs, i, i + 1)) for i in range(count)])
 
 
-def _timed_rounds(runner: Runner, samples: list[Tensors], timing: Timing) -> list[list[float]]:
-    """Each round's run times (ms), hooks called between rounds."""
-    rounds = []
+def _timed_rounds(
+    runner: Runner, samples: list[Tensors], timing: Timing
+) -> tuple[list[float], list[float]]:
+    """Every timed run's time (ms) and each round's p50, hooks called between rounds."""
+    times: list[float] = []
+    round_p50: list[float] = []
     for round_ in range(timing.rounds):
         timing.between.before(round_)
-        times = []
+        this_round = []
         for k in range(timing.runs):
             start = time.perf_counter()
             runner.infer(samples[k % len(samples)])
-            times.append(_ms(start))
-        rounds.append(times)
-        timing.between.after(round_, float(np.percentile(times, 50)))
-    return rounds
+            this_round.append(_ms(start))
+        times += this_round
+        round_p50.append(float(np.percentile(this_round, 50)))
+        timing.between.after(round_, round_p50[-1])
+    return times, round_p50
 
 
 def benchmark(
@@ -220,9 +224,7 @@ def benchmark(
     outputs += [runner.infer(sample) for sample in samples[1:]]
     for k in range(timing.warmup):
         runner.infer(samples[k % len(samples)])
-    rounds = _timed_rounds(runner, samples, timing)
-    times = [t for round_ in rounds for t in round_]
-    round_p50 = [float(np.percentile(r, 50)) for r in rounds]
+    times, round_p50 = _timed_rounds(runner, samples, timing)
     stats = Stats(
         runtime=runner.runtime,
         model=model,

@@ -1,6 +1,7 @@
 """Build the artifact x runtime matrix, run every cell in isolation, and judge it."""
 
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ import numpy as np
 
 from pipelines import data, metrics, paths, sidecar, tensors
 from pipelines.backends.cpp.build import PROGRAMS
-from pipelines.backends.registry import Artifact, artifacts, not_applicable
+from pipelines.backends.registry import PYTHON_RUNNERS, Artifact, artifacts, not_applicable
 from pipelines.backends.tf import nodes
 from pipelines.backends.tflite.export import FULL_INTEGER
 from pipelines.config import (
@@ -48,11 +49,6 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
 
 
-# Where each artifact's per-op profile comes from: LiteRT's profiler is reached through its C
-# API (litert_runner), TensorFlow's step stats and torch.profiler from Python.
-PROFILED_PYTHON_RUNNERS = ("savedmodel", "frozen", "torch_export")
-
-
 def plan(cfg: Config, found: list[Artifact], bin_dir: Path) -> list[tuple[Artifact, Cell]]:
     """The cells to run: each artifact in Python and, where a C++ runner runs it, in C++; one
     cell of each exported artifact also profiles it per op, where a profiler is wired up."""
@@ -61,7 +57,10 @@ def plan(cfg: Config, found: list[Artifact], bin_dir: Path) -> list[tuple[Artifa
         runtime = artifact.cpp_runtime
         if Language.python in cfg.evaluate.languages or artifact.reference:
             command = python_command(artifact.python_runner, artifact.path)
-            profiled = artifact.python_runner in PROFILED_PYTHON_RUNNERS
+            # LiteRT's profiler is reached through its C API (litert_runner), TF's step stats
+            # and torch.profiler from Python: runner classes with a `profile` method
+            runner = PYTHON_RUNNERS.get(artifact.python_runner)
+            profiled = callable(getattr(runner, "profile", None))
             cells.append((artifact, Cell(artifact.name, "python", command, profiled)))
         if Language.cpp in cfg.evaluate.languages and runtime in cfg.cpp.runtimes:
             # tf_runner is told the graph nodes; the other runners need nothing but the model
@@ -87,6 +86,30 @@ def write_inputs(inputs: Tensors, model: ModelConfig, workdir: Path) -> dict[str
     return found
 
 
+def cell_jobs(
+    cells: list[tuple[Artifact, Cell]],
+    inputs: dict[str, dict[str, Path]],
+    model: ModelConfig,
+    workdir: Path,
+) -> list[CellJob]:
+    """Each cell's job: the input files of its artifact's layout, its files in `workdir`."""
+    return [CellJob.plan(c, inputs[a.layout], model.output_names, workdir) for a, c in cells]
+
+
+def time_cells(
+    cells: list[tuple[Artifact, Cell]],
+    inputs: Tensors,
+    model: ModelConfig,
+    settings: RunSettings,
+    progress: str,
+) -> list[CellRun]:
+    """Run `cells` on `inputs`, taking turns, in a scratch folder (the benchmarks)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        jobs = cell_jobs(cells, write_inputs(inputs, model, workdir), model, workdir)
+        return run_interleaved(jobs, settings, progress)
+
+
 def run_cells(
     cells: list[tuple[Artifact, Cell]],
     inputs: dict[str, dict[str, Path]],
@@ -95,10 +118,7 @@ def run_cells(
 ) -> list[CellRun]:
     """Run every cell, the cells taking turns between rounds (never concurrently: they are
     being timed)."""
-    jobs = [
-        CellJob.plan(cell, inputs[artifact.layout], cfg.model.output_names, workdir)
-        for artifact, cell in cells
-    ]
+    jobs = cell_jobs(cells, inputs, cfg.model, workdir)
     runs = run_interleaved(jobs, RunSettings.from_config(cfg.evaluate))
     for run in runs:
         if run.ok:
