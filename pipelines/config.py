@@ -69,17 +69,19 @@ class QuantMode(Enum):
 
 class ExportMethod(Enum):
     """PyTorch exports: TorchScript by tracing or scripting, or an AOTInductor .pt2 package
-    (aoti_int8: quantized to int8 first, PT2E post-training static quantization)."""
+    (aoti_int8: quantized to int8 first, PT2E post-training static quantization; aoti_bf16:
+    computing in bfloat16 behind float32 inputs and outputs)."""
 
     trace = "trace"
     script = "script"
     aoti = "aoti"
     aoti_int8 = "aoti_int8"
+    aoti_bf16 = "aoti_bf16"
 
     @property
     def is_aoti(self) -> bool:
         """Whether the export is an AOTInductor package (torch.export, compiled for the CPU)."""
-        return self in (ExportMethod.aoti, ExportMethod.aoti_int8)
+        return self in (ExportMethod.aoti, ExportMethod.aoti_int8, ExportMethod.aoti_bf16)
 
 
 class BuildType(Enum):
@@ -366,13 +368,21 @@ class QuantizeConfig:
 @dataclass
 class TraceConfig:
     methods: list[ExportMethod] = field(
-        default_factory=lambda: [ExportMethod.trace, ExportMethod.aoti, ExportMethod.aoti_int8]
+        default_factory=lambda: [
+            ExportMethod.trace,
+            ExportMethod.aoti,
+            ExportMethod.aoti_int8,
+            ExportMethod.aoti_bf16,
+        ]
     )
     # [height, width] pairs checked besides the traced size; empty = two derived sizes.
     check_sizes: list[list[int]] = field(default_factory=list)
     # Accept a TorchScript trace that only works at the traced size (recorded in the sidecar).
     allow_fixed_shape: bool = False
     atol: float = 1e-5
+    # aoti_bf16 keeps 8 significant bits: its outputs must be within this share of the largest
+    # output magnitude of eager float32 (the evaluation then judges it by the task metric).
+    bf16_rtol: float = 0.05
     # "auto" traces on CUDA when it is available, else on the CPU.
     device: str = "auto"
     # torch.export dynamic height/width range for the AOTInductor package.
@@ -397,6 +407,7 @@ class TraceConfig:
                 "[height, width] pairs of positive sizes",
             )
         _require(self.atol > 0, "trace.atol", self.atol, "numbers > 0")
+        _require(self.bf16_rtol > 0, "trace.bf16_rtol", self.bf16_rtol, "numbers > 0")
         _require(
             self.calibration_samples > 0,
             "trace.calibration_samples",
@@ -445,6 +456,9 @@ class EvaluateConfig:
     runs: int = 10
     rounds: int = 3
     timeout_s: float = 600.0
+    # Also run the SavedModel and the frozen graph with Grappler's oneDNN bfloat16
+    # auto-mixed-precision (cells tf/savedmodel_bf16 and tf/frozen_bf16, Python and C++).
+    tf_bf16: bool = True
     # Max abs error allowed per artifact kind; kinds not listed are judged by the task metric.
     tolerances: dict[str, float] = field(default_factory=dict)
     # Allowed drop of the task metric versus the original model, per task

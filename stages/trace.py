@@ -1,6 +1,6 @@
 """DVC stage `trace@<method>`: PyTorch weights -> artifacts/torch/<method>/model.pt|.pt2 (+ model.json).
 
-    python -m stages.trace trace|script|aoti
+    python -m stages.trace trace|script|aoti|aoti_int8|aoti_bf16
 
 The method comes from the dvc.yaml matrix item; every other setting from params.yaml.
 """

@@ -200,6 +200,20 @@ def test_aoti_int8_quantizes_with_the_calibration_at_the_traced_size(tmp_path):
     assert torch.allclose(load_export(out)(x), network(x), atol=0.05)
 
 
+def test_aoti_bf16_computes_in_bfloat16_behind_float32_inputs_and_outputs(tmp_path):
+    network = UserNet().eval()
+    out = tmp_path / "m.pt2"
+    info = export(ExportMethod.aoti_bf16, network, MODEL, TraceConfig(), EXAMPLE, out)
+    assert info["inputs"][0] == {"name": "input", "dtype": "float32", "shape": [1, 3, -1, -1]}
+    assert info["outputs"][0]["dtype"] == "float32" and not info["fixed_shape"]
+    assert all(s["ok"] for s in info["verified_sizes"])  # other sizes, within trace.bf16_rtol
+    x = torch.rand(1, 3, 24, 40)
+    with torch.inference_mode():
+        got, want = load_export(out)(x), network(x)
+    assert got.dtype == torch.float32
+    assert 1e-4 < float((got - want).abs().max()) < 0.05 * max(1.0, float(want.abs().max()))
+
+
 def test_aoti_int8_without_calibration_samples_is_refused(tmp_path):
     with pytest.raises(PipelineError, match="aoti_int8 needs calibration samples"):
         export(

@@ -221,7 +221,7 @@ def _export_program(job: ExportJob) -> tuple[Any, int]:
             # strict=True (TorchDynamo) follows int(x.shape[2]) symbolically; non-strict
             # specialises it.
             dims = tuple(_size_dims(job.trace, multiple) if image else None for image in images)
-            shapes = dims if job.dynamic else None
+            shapes = _packed(job.module, dims) if job.dynamic else None
             program = torch.export.export(
                 job.module, job.example, dynamic_shapes=shapes, strict=True
             )
@@ -238,6 +238,15 @@ def _export_program(job: ExportJob) -> tuple[Any, int]:
     ) from first_error
 
 
+def _packed(module, dims: tuple) -> tuple:
+    """torch.export's dynamic_shapes for `module`'s inputs: one tuple inside another where its
+    forward takes them as `*args` (the bf16 boundary does)."""
+    import inspect
+
+    parameters = inspect.signature(module.forward).parameters.values()
+    return (dims,) if any(p.kind is p.VAR_POSITIONAL for p in parameters) else dims
+
+
 def _size_dims(trace: TraceConfig, multiple: int) -> dict[int, Any]:
     """torch.export's dynamic height (axis 2) and width (axis 3): any size from trace.min_size
     to trace.max_size, in steps of `multiple`."""
@@ -252,19 +261,16 @@ def _size_dims(trace: TraceConfig, multiple: int) -> dict[int, Any]:
 AXES = ((2, "height"), (3, "width"))
 
 
-def _accept(
-    method: ExportMethod,
-    checked: Verification,
-    trace: TraceConfig,
-    traced_shape: list[int],
-    tracer_warnings: list[str],
-) -> bool:
-    """Fail on any verification problem that `trace` does not allow; return whether the export
-    only works at the traced shape (a fixed-shape trace accepted by trace.allow_fixed_shape)."""
-    if method is not ExportMethod.aoti_int8 and not checked.traced_error <= trace.atol:
+def _accept(job: ExportJob, checked: Verification, atol: float, tracer_warnings: list[str]) -> bool:
+    """Fail on any verification problem that the job's trace config does not allow (errors
+    above `atol`); return whether the export only works at the traced shape (a fixed-shape
+    trace accepted by trace.allow_fixed_shape)."""
+    method, trace = job.method, job.trace
+    traced_shape = label(job.model, job.example)
+    if not checked.traced_error <= atol:
         raise PipelineError(
             f"the {method.name} export differs from eager PyTorch by {checked.traced_error:.3g} > "
-            f"trace.atol={trace.atol:g} at the traced size {traced_shape}"
+            f"{atol:.3g} ({_tolerance_key(method)}) at the traced size {traced_shape}"
         )
     pinned = checked.hard_coded_devices
     if pinned and all(" at torch/" in where for where in pinned):  # PyTorch's own layers
@@ -297,6 +303,50 @@ def _accept(
             traced_shape,
         )
     return bool(failures)
+
+
+def _tolerance_key(method: ExportMethod) -> str:
+    """The trace key that sets how far an export may be from eager float32."""
+    return "trace.bf16_rtol" if method is ExportMethod.aoti_bf16 else "trace.atol"
+
+
+def _atol(method: ExportMethod, trace: TraceConfig, module, example: Args) -> float:
+    """How far the export may be from eager float32: trace.atol; for aoti_bf16 trace.bf16_rtol
+    of eager's largest output magnitude (at least 1); unbounded for aoti_int8, which cannot
+    match float32 (it was checked against its quantized program, the evaluation judges it)."""
+    import torch
+
+    if method is ExportMethod.aoti_int8:
+        return math.inf
+    if method is not ExportMethod.aoti_bf16:
+        return trace.atol
+    with torch.inference_mode():
+        outputs = _flat(module(*example))
+    largest = max(float(o.abs().max()) for o in outputs if o.is_floating_point())
+    return trace.bf16_rtol * max(1.0, largest)
+
+
+def _in_bfloat16(module):
+    """A copy of `module` computing in bfloat16 behind a float32 boundary: real inputs are cast
+    to bfloat16 on the way in and real outputs back to float32, so callers do not change."""
+    import copy
+
+    import torch
+    from torch.utils import _pytree
+
+    def to(dtype):
+        return lambda t: t.to(dtype) if t.is_floating_point() else t
+
+    class Bfloat16Boundary(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args):
+            outputs = self.inner(*(to(torch.bfloat16)(a) for a in args))
+            return _pytree.tree_map(to(torch.float32), outputs)
+
+    return Bfloat16Boundary(copy.deepcopy(module).to(torch.bfloat16)).eval()
 
 
 def _varying(shapes: list[list[int]]) -> list[int]:
@@ -383,9 +433,10 @@ def export(
     int8 = method is ExportMethod.aoti_int8
     if int8 and calibration is None:
         raise PipelineError("aoti_int8 needs calibration samples (the trace stage passes them)")
+    module = module.to(device)
     job = ExportJob(
         method=method,
-        module=module.to(device),
+        module=_in_bfloat16(module) if method is ExportMethod.aoti_bf16 else module,
         model=model,
         trace=trace,
         example=example,
@@ -403,11 +454,11 @@ def export(
         # compiled at the traced size; int8 cannot match eager float32 to trace.atol: the
         # package was checked against its quantized program, the evaluation judges its numbers
         checks, fixed_reason = [], fixed_reason or INT8_FIXED_SHAPE
-    atol = math.inf if int8 else trace.atol
-    checked = verify(method, job.module, model, out, example, checks, atol, device)
-    if int8:
-        log.info("aoti_int8: max abs error %.3g against eager float32", checked.traced_error)
-    accepted_fixed = _accept(method, checked, trace, label(model, example), tracer_warnings)
+    atol = _atol(method, trace, module, example)
+    checked = verify(method, module, model, out, example, checks, atol, device)
+    if method in (ExportMethod.aoti_int8, ExportMethod.aoti_bf16):
+        log.info("%s: max abs error %.3g against eager float32", method.name, checked.traced_error)
+    accepted_fixed = _accept(job, checked, atol, tracer_warnings)
     return _describe(
         job, checked, device, tracer_warnings, size_multiple, fixed_reason, accepted_fixed
     )
