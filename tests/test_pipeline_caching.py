@@ -13,7 +13,7 @@ from tests.conftest import assert_up_to_date, compose, run, stages_restored, sta
 
 pytestmark = pytest.mark.pipeline
 
-TRACE = sorted(["trace@trace", "trace@aoti", "trace@aoti_int8"])
+TRACE = sorted(["trace@trace", "trace@aoti", "trace@aoti_int8", "trace@aoti_bf16"])
 
 
 def restore(project: Path) -> None:

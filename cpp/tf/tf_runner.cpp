@@ -79,8 +79,11 @@ TF_DataType tf_type_of(Dtype d) {
 }
 
 // ConfigProto with intra_op_parallelism_threads (field 2) = intra and
-// inter_op_parallelism_threads (field 5) = inter, both varints.
-std::string config_proto(int intra, int inter) {
+// inter_op_parallelism_threads (field 5) = inter, both varints; with bf16,
+// also graph_options (field 10) { rewrite_options (field 10) {
+// auto_mixed_precision_onednn_bfloat16 (field 31) = ON (1) } }: Grappler
+// rewrites float32 ops to bfloat16 where oneDNN has bf16 kernels for the CPU.
+std::string config_proto(int intra, int inter, bool bf16) {
   std::string out;
   auto varint = [&out](unsigned v) {
     while (v >= 0x80) { out += static_cast<char>((v & 0x7f) | 0x80); v >>= 7; }
@@ -90,6 +93,14 @@ std::string config_proto(int intra, int inter) {
   varint(static_cast<unsigned>(intra));
   out += static_cast<char>(5 << 3);  // field 5, wire type 0
   varint(static_cast<unsigned>(inter));
+  if (bf16) {
+    const std::string rewrite = {static_cast<char>(0xf8), 0x01, 0x01};  // field 31 = 1
+    for (int depth = 0; depth < 2; ++depth) {  // wrapped in field 10 twice, wire type 2
+      out += static_cast<char>(10 << 3 | 2);
+      varint(static_cast<unsigned>(rewrite.size() + 2 * (1 - depth)));
+    }
+    out += rewrite;
+  }
   return out;
 }
 
@@ -167,9 +178,9 @@ class TfSession : public Session {
 
     StatusPtr status(TF_NewStatus());
     Owned<TF_SessionOptions*, TF_DeleteSessionOptions> opts(TF_NewSessionOptions());
-    const std::string config = config_proto(args.threads, 1);
+    const std::string config = config_proto(args.threads, 1, args.has("--bf16"));
     TF_SetConfig(opts.get(), config.data(), config.size(), status.get());
-    check(status.get(), "cannot set thread counts", "this is a bug in tf_runner");
+    check(status.get(), "cannot set the session options", "this is a bug in tf_runner");
 
     graph_.reset(TF_NewGraph());
     if (is_dir) {
@@ -346,7 +357,10 @@ int main(int argc, char** argv) {
         "input tensor, e.g. input:0 (required; the sidecar's inputs[0].node); NAME=OP:INDEX once per --input NAME"},
        {"--output-node", "[NAME=]OP:INDEX",
         "output tensor, e.g. output:0 (required; the sidecar's outputs[0].node); NAME=OP:INDEX once per --output "
-        "NAME"}}};
+        "NAME"},
+       {"--bf16", "",
+        "compute in bfloat16 where oneDNN can: Grappler's auto_mixed_precision_onednn_bfloat16 (needs AVX-512 BF16 "
+        "or AMX)"}}};
   return run_main(argc, argv, info,
                   [](const Args& args, const std::vector<InputFile>& inputs) -> std::unique_ptr<Session> {
                     return std::make_unique<TfSession>(args, inputs);

@@ -14,7 +14,12 @@ from hydra.utils import get_class
 from pipelines import paths, sidecar
 from pipelines.backends.base import Runner
 from pipelines.backends.keras.runner import KerasRunner
-from pipelines.backends.tf.runner import FrozenGraphRunner, SavedModelRunner
+from pipelines.backends.tf.runner import (
+    FrozenGraphBf16Runner,
+    FrozenGraphRunner,
+    SavedModelBf16Runner,
+    SavedModelRunner,
+)
 from pipelines.backends.tflite.runner import LiteRTRunner
 from pipelines.backends.torch.runner import TorchEagerRunner, TorchExportRunner
 from pipelines.config import Config, CppRuntime, Framework, ModelConfig
@@ -24,6 +29,8 @@ PYTHON_RUNNERS: dict[str, RunnerFactory] = {
     "keras": KerasRunner,
     "savedmodel": SavedModelRunner,
     "frozen": FrozenGraphRunner,
+    "savedmodel_bf16": SavedModelBf16Runner,  # oneDNN bfloat16 auto-mixed-precision on
+    "frozen_bf16": FrozenGraphBf16Runner,
     "tflite": LiteRTRunner,
     "torch": TorchEagerRunner,
     "torch_export": TorchExportRunner,  # TorchScript .pt or AOTInductor .pt2
@@ -44,6 +51,7 @@ class Artifact:
     cpp_runtime: CppRuntime | None  # the C++ runner that runs it
     reference: bool = False
     image: bool = True  # the model's input is an image (model.input_layout)
+    cpp_flags: tuple[str, ...] = ()  # what the C++ runner is told besides the model
 
     @property
     def layout(self) -> str:
@@ -88,6 +96,18 @@ def _exports(
     ]
 
 
+def _in_bf16(artifact: Artifact) -> Artifact:
+    """A TF artifact run with oneDNN bfloat16 auto-mixed-precision: `<name>_bf16`, by the
+    `<runner>_bf16` Python runner and `tf_runner --bf16`."""
+    return replace(
+        artifact,
+        name=f"{artifact.name}_bf16",
+        kind=f"{artifact.kind}_bf16",
+        python_runner=f"{artifact.python_runner}_bf16",
+        cpp_flags=("--bf16",),
+    )
+
+
 def artifacts(cfg: Config) -> list[Artifact]:
     """What this configuration builds, originals first; artifacts a stage skipped are left out."""
     return [a for a in _configured(cfg) if a.reference or not sidecar.skipped_reason(a.path)]
@@ -111,6 +131,8 @@ def _configured(cfg: Config) -> list[Artifact]:
             *_exports(tf, "tf", {"frozen": paths.FROZEN_GRAPH}, "frozen", CppRuntime.tf),
             *_exports(tf, "tflite", quantized, "tflite", CppRuntime.litert),
         ]
+        if cfg.evaluate.tf_bf16:
+            found += [_in_bf16(a) for a in found if a.kind in ("savedmodel", "frozen")]
     if cfg.model.uses_torch:
         exported = {method.name: paths.torch_model(method) for method in cfg.trace.methods}
         found += [

@@ -65,7 +65,9 @@ def plan(cfg: Config, found: list[Artifact], bin_dir: Path) -> list[tuple[Artifa
         if Language.cpp in cfg.evaluate.languages and runtime in cfg.cpp.runtimes:
             # tf_runner is told the graph nodes; the other runners need nothing but the model
             extra = nodes.cpp_flags(artifact.path) if runtime is CppRuntime.tf else []
-            command = cpp_command(bin_dir / PROGRAMS[runtime], artifact.path, extra)
+            command = cpp_command(
+                bin_dir / PROGRAMS[runtime], artifact.path, [*extra, *artifact.cpp_flags]
+            )
             profiled = runtime is CppRuntime.litert
             cells.append((artifact, Cell(artifact.name, "cpp", command, profiled)))
     return cells

@@ -20,14 +20,32 @@ def _op_type(timeline_label: str) -> str:
     return call.split("(", 1)[0].strip() or "?"
 
 
+@dataclass(frozen=True)
+class Inferences:
+    """What to profile: `runs` inferences on `threads` threads, run k on samples[k % N]; with
+    `bf16`, Grappler's oneDNN bfloat16 auto-mixed-precision on."""
+
+    samples: list[Tensors]
+    runs: int
+    threads: int
+    bf16: bool = False
+
+
 def _traced_times(
-    load: Callable[[Any], None], feeds: list[dict[str, Any]], fetches: list[str], threads: int
+    load: Callable[[Any], None], feeds: list[dict[str, Any]], fetches: list[str], work: Inferences
 ) -> dict[tuple[str, str], list[float]]:
     """Each node's time (ms) in each traced run, by (node name, op type)."""
     import tensorflow as tf
+    from tensorflow.core.protobuf.rewriter_config_pb2 import RewriterConfig
 
     v1 = tf.compat.v1
-    config = v1.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=1)
+    config = v1.ConfigProto(
+        intra_op_parallelism_threads=work.threads, inter_op_parallelism_threads=1
+    )
+    if work.bf16:
+        config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 = (
+            RewriterConfig.ON
+        )
     times: dict[tuple[str, str], list[float]] = {}
     with v1.Graph().as_default(), v1.Session(config=config) as session:
         load(session)
@@ -52,15 +70,6 @@ def _op_times(times: dict[tuple[str, str], list[float]]) -> list[OpTime]:
     ]
 
 
-@dataclass(frozen=True)
-class Inferences:
-    """What to profile: `runs` inferences on `threads` threads, run k on samples[k % N]."""
-
-    samples: list[Tensors]
-    runs: int
-    threads: int
-
-
 def _profile(
     load: Callable[[Any], None], inputs: dict[str, str], outputs: dict[str, str], work: Inferences
 ) -> list[OpTime]:
@@ -70,7 +79,7 @@ def _profile(
         {inputs[name]: array for name, array in work.samples[k % len(work.samples)].items()}
         for k in range(work.runs)
     ]
-    return _op_times(_traced_times(load, feeds, list(outputs.values()), work.threads))
+    return _op_times(_traced_times(load, feeds, list(outputs.values()), work))
 
 
 def profile_frozen(

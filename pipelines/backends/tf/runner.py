@@ -11,12 +11,20 @@ from pipelines.config import InputLayout, ModelConfig
 from pipelines.tensors import Tensors
 
 
-def set_tf_threads(threads: int) -> None:
-    """Same thread settings as the C++ runner: intra-op = threads, inter-op = 1."""
+def set_tf_threads(threads: int, bf16: bool = False) -> None:
+    """Same session settings as the C++ runner: intra-op = threads, inter-op = 1, and with
+    `bf16` Grappler's oneDNN bfloat16 auto-mixed-precision (tf_runner --bf16)."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+    if bf16:
+        tf.config.optimizer.set_experimental_options({BF16_REWRITE: True})
+
+
+# Grappler's rewrite of float32 ops to bfloat16 where oneDNN has bf16 kernels for this CPU
+# (AVX-512 BF16 or AMX); the ops it leaves alone stay float32.
+BF16_REWRITE = "auto_mixed_precision_onednn_bfloat16"
 
 
 def tf_input_specs(tensors: list[Any], model: ModelConfig) -> list[InputSpec] | None:
@@ -35,6 +43,7 @@ def tf_input_specs(tensors: list[Any], model: ModelConfig) -> list[InputSpec] | 
 
 class SavedModelRunner:
     runtime = "tensorflow"
+    bf16 = False  # compute in bfloat16 where oneDNN can (BF16_REWRITE)
 
     def __init__(self, model_path: Path, model: ModelConfig):
         import tensorflow  # noqa: F401  (imported here so load_ms times the model, not the import)
@@ -45,7 +54,7 @@ class SavedModelRunner:
     profiler = profile.PROFILER
 
     def load(self, threads: int) -> None:
-        set_tf_threads(threads)
+        set_tf_threads(threads, self.bf16)
         self.threads = threads
         self.fn = loader.load_savedmodel(self.path, self.info["tags"], self.info["signature"])
         self.output_names = [t["name"] for t in self.info["outputs"]]
@@ -65,12 +74,13 @@ class SavedModelRunner:
             self.info["tags"],
             {t["name"]: t["node"] for t in self.info["inputs"]},
             {t["name"]: t["node"] for t in self.info["outputs"]},
-            profile.Inferences(samples, runs, self.threads),
+            profile.Inferences(samples, runs, self.threads, self.bf16),
         )
 
 
 class FrozenGraphRunner:
     runtime = "tensorflow"
+    bf16 = False  # compute in bfloat16 where oneDNN can (BF16_REWRITE)
 
     def __init__(self, model_path: Path, model: ModelConfig):
         import tensorflow  # noqa: F401  (imported here so load_ms times the model, not the import)
@@ -81,7 +91,7 @@ class FrozenGraphRunner:
     profiler = profile.PROFILER
 
     def load(self, threads: int) -> None:
-        set_tf_threads(threads)
+        set_tf_threads(threads, self.bf16)
         self.threads = threads
         self.fn = loader.load_frozen(
             self.path, list(self.inputs.values()), list(self.outputs.values())
@@ -95,5 +105,13 @@ class FrozenGraphRunner:
         return {name: out.numpy() for name, out in zip(self.outputs, outputs, strict=True)}
 
     def profile(self, samples: list[Tensors], runs: int) -> list[OpTime]:
-        work = profile.Inferences(samples, runs, self.threads)
+        work = profile.Inferences(samples, runs, self.threads, self.bf16)
         return profile.profile_frozen(self.path, self.inputs, self.outputs, work)
+
+
+class SavedModelBf16Runner(SavedModelRunner):
+    bf16 = True
+
+
+class FrozenGraphBf16Runner(FrozenGraphRunner):
+    bf16 = True
