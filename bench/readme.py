@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import machine, pipeline, runtimes, scaling, selective
+from bench import kernels, machine, pipeline, runtimes, scaling, selective
 from pipelines.atomic import atomic_path
 
 HERE = Path(__file__).resolve().parent
@@ -58,7 +58,11 @@ def write(quick: bool) -> Path:
         "",
         runtimes.section(rounds, runs, (1, 2)),
         "",
-        "## Scaling from 128² to 1024² against the float32 peak",
+        "## The kernels the C++ cells reach (oneDNN's verbose log, 1 thread)",
+        "",
+        kernels.section(),
+        "",
+        "## Scaling from 128² to 1024² against the peak of each precision",
         "",
         scaling.section(sizes, (1, 2), HERE / "scaling.png"),
         "",

@@ -9,16 +9,23 @@ a round while the others wait); a cell's p50 is the median of its rounds' p50s.
 """
 
 import argparse
+import json
 import sys
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import peers
+from bench.machine import precision
 from pipelines import data, paths, tensors
-from pipelines.backends.registry import artifacts
+from pipelines.backends.registry import Artifact, artifacts
 from pipelines.config import Language, load
-from pipelines.evaluate.cells import RunSettings
+from pipelines.evaluate.cells import Cell, CellRun, RunSettings
 from pipelines.evaluate.evaluation import plan, time_cells
 from pipelines.evaluate.profiles import Profiles, markdown, quantized_notes, tables
 
@@ -27,26 +34,41 @@ P50 = dict[str, float]  # cell key -> p50 ms
 
 @dataclass
 class Measured:
-    """One interleaved run: each cell's p50, its rounds' p50s and, where it profiled, its
-    per-op profile."""
+    """One interleaved run: each cell's p50, its rounds' p50s, its max abs error against its
+    framework's original model and, where it profiled, its per-op profile."""
 
     p50: P50
     rounds: dict[str, list[float]]
+    errors: dict[str, float]
     profiles: Profiles
 
 
-def measure(threads: int, rounds: int, runs: int) -> Measured:
-    """Every cell of the built workspace (Python and C++) at `threads` threads."""
+def errors(cells: list[tuple[Artifact, Cell]], done: list[CellRun]) -> dict[str, float]:
+    """Each cell's max abs error against the original model of its framework, same inputs."""
+    outputs = {r.cell.key: tensors.first(r.outputs) for r in done if r.outputs is not None}
+    found = {}
+    for (artifact, _), run in zip(cells, done, strict=True):
+        reference = outputs.get(peers.original(artifact.framework))
+        mine = outputs.get(run.cell.key)
+        if reference is not None and mine is not None and mine.shape == reference.shape:
+            found[run.cell.key] = float(np.abs(mine - reference).max())
+    return found
+
+
+def measure(threads: int, rounds: int, runs: int, extra: Sequence[Artifact] = ()) -> Measured:
+    """Every cell of the built workspace (Python and C++), and `extra` artifacts' Python cells
+    (the peers), at `threads` threads."""
     cfg = load()
     cfg.evaluate.languages = list(Language)
     inputs, _ = data.load_eval(paths.DATASET, cfg.model)
-    cells = plan(cfg, artifacts(cfg), paths.CPP_BIN)
+    cells = plan(cfg, [*artifacts(cfg), *extra], paths.CPP_BIN)
     settings = RunSettings(warmup=10, runs=runs, rounds=rounds, threads=threads, timeout_s=600)
     done = time_cells(cells, tensors.rows(inputs, 0, 4), cfg.model, settings, f"{threads}T")
     ok = [r for r in done if r.ok]
     return Measured(
         p50={r.cell.key: r.stats["p50_ms"] for r in ok},
         rounds={r.cell.key: r.stats["round_p50_ms"] for r in ok},
+        errors=errors(cells, done),
         profiles={r.cell.key: r.profile for r in ok if r.profile},
     )
 
@@ -86,16 +108,25 @@ def summary(p50: P50) -> list[str]:
             lines.append(
                 f"- LiteRT C++ {key.split('@')[0]}: {base / value:.2f}x the speed of float32"
             )
-    int8 = p50.get("torch/aoti_int8@cpp")
-    floats = {k: v for k, v in p50.items() if k.startswith("torch/") and k.endswith("@cpp")}
-    floats.pop("torch/aoti_int8@cpp", None)
-    if int8 and floats:
+    for framework in ("torch", "tf"):
+        cpp = {k: v for k, v in p50.items() if k.startswith(f"{framework}/") and k.endswith("@cpp")}
+        floats = {k: v for k, v in cpp.items() if precision(kind_of(k)) == "float32"}
+        if not floats:
+            continue
         fastest = min(floats, key=floats.__getitem__)
-        lines.append(
-            f"- PyTorch int8 in C++: torch/aoti_int8 {int8:.3f} ms = {int8 / floats[fastest]:.2f}x "
-            f"the fastest float PyTorch C++ cell ({fastest}, {floats[fastest]:.3f} ms)"
-        )
+        for key, value in sorted(cpp.items()):
+            if key not in floats:
+                lines.append(
+                    f"- {precision(kind_of(key))} in C++: {key.split('@')[0]} {value:.3f} ms = "
+                    f"{value / floats[fastest]:.2f}x the fastest float32 {framework} C++ cell "
+                    f"({fastest}, {floats[fastest]:.3f} ms)"
+                )
     return lines
+
+
+def kind_of(key: str) -> str:
+    """`torch/aoti_bf16@cpp` -> `aoti_bf16`: the artifact kind of a cell key."""
+    return key.split("@")[0].split("/")[-1]
 
 
 def _slower(measured: dict[int, Measured]) -> list[str]:
@@ -112,10 +143,53 @@ def _slower(measured: dict[int, Measured]) -> list[str]:
     return found
 
 
+def verdicts() -> dict[str, bool]:
+    """Whether the evaluation of the built workspace passed each cell (reports/cells.json)."""
+    found = json.loads(Path("reports/cells.json").read_text())
+    return {cell["key"]: bool(cell["passed"]) for cell in found}
+
+
+def against_peers(run: Measured, passed: dict[str, bool]) -> list[str]:
+    """Markdown: every ckpt2cpp C++ cell beside the fastest peer, then the peers themselves,
+    each with its max abs error against the original model."""
+    peer_p50 = {k: v for k, v in run.p50.items() if k.startswith("peer/")}
+    if not peer_p50:
+        return ["No peers measured: install the bench extra (`pip install -e '.[bench]'`)."]
+    fastest = min(peer_p50, key=peer_p50.__getitem__)
+    best = peer_p50[fastest]
+    rows = [
+        f"Fastest peer: {fastest.split('@')[0]}, {best:.3f} ms.",
+        "",
+        "| cell | p50 ms | / fastest peer | max abs vs original | evaluation |",
+        "|---|---|---|---|---|",
+    ]
+    mine = sorted((k for k in run.p50 if k.endswith("@cpp")), key=run.p50.__getitem__)
+    for key in [*mine, *sorted(peer_p50, key=peer_p50.__getitem__)]:
+        verdict = "PASS" if passed.get(key) else "FAIL" if key in passed else "-"
+        error = run.errors.get(key)
+        rows.append(
+            f"| {key} | {run.p50[key]:.3f} | {run.p50[key] / best:.2f} | "
+            f"{f'{error:.2g}' if error is not None else '-'} | {verdict} |"
+        )
+    verified = [k for k in mine if passed.get(k)]
+    if verified:
+        top = verified[0]
+        rows += [
+            "",
+            f"Fastest verified ckpt2cpp C++ cell: {top.split('@')[0]}, {run.p50[top]:.3f} ms = "
+            f"{run.p50[top] / best:.2f}x the fastest peer (goal: at most 1.00).",
+        ]
+    return rows
+
+
 def section(rounds: int = 5, runs: int = 30, threads: tuple[int, ...] = (1, 2)) -> str:
-    """The runtimes section of bench/README.md, with the per-op profiles of the first thread
-    count's run."""
-    measured = {t: measure(t, rounds, runs) for t in threads}
+    """The runtimes section of bench/README.md: C++ against Python at each thread count, the
+    first thread count's run against the peers, and its per-op profiles."""
+    with tempfile.TemporaryDirectory() as folder:
+        others = peers.artifacts(load(), Path(folder))
+        measured = {
+            t: measure(t, rounds, runs, others if t == min(threads) else []) for t in threads
+        }
     first = measured[min(measured)]
     lines = [
         f"All cells of one thread count in one interleaved run: {rounds} rounds of {runs} runs, "
@@ -126,6 +200,14 @@ def section(rounds: int = 5, runs: int = 30, threads: tuple[int, ...] = (1, 2)) 
         "C++ slower than Python (ratio > 1.00): " + (", ".join(_slower(measured)) or "none"),
         "",
         *summary(first.p50),
+        "",
+        f"### Against the runtimes users would pick instead ({min(measured)} thread, same run)",
+        "",
+        "ONNX Runtime on the PyTorch model exported to ONNX; OpenVINO on that ONNX file and on "
+        "the SavedModel, float32 and bf16 (bench/peers.py). Evaluation: the verdict of the "
+        "built workspace's `dvc repro` (tolerance or task-metric drop).",
+        "",
+        *against_peers(first, verdicts()),
         "",
         f"### Where the time goes ({min(measured)} thread, per-op profiles of the same run)",
         "",

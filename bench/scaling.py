@@ -1,5 +1,6 @@
 """Latency of `sr` from 128x128 to 1024x1024 input, at 1 and 2 threads, in every C++ runner of
-an artifact that takes any image size, with the achieved GFLOP/s against the CPU's peak.
+an artifact that takes any image size (and, at 1 thread, in the peers of bench/peers.py), with
+the achieved GFLOP/s against the CPU's peak for the precision each computes in.
 
     python bench/scaling.py [--sizes 128 256 512 1024] [--threads 1 2]
 
@@ -10,16 +11,19 @@ not counted). The cells of one size and thread count take turns in one interleav
 
 import argparse
 import sys
+import tempfile
 from dataclasses import dataclass
+from itertools import product
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import machine
+from bench import peers
+from bench.machine import machine, precision
 from pipelines import paths
-from pipelines.backends.registry import artifacts
+from pipelines.backends.registry import Artifact, artifacts
 from pipelines.config import Config, Language, load
 from pipelines.evaluate.cells import RunSettings
 from pipelines.evaluate.evaluation import plan, time_cells
@@ -27,19 +31,28 @@ from pipelines.pages.plots import new_figure, to_png
 
 # The artifacts whose image height and width are free (the .tflite files and the int8 AOTI
 # package are fixed at the size they were converted or compiled at).
-ANY_SIZE = ("tf/savedmodel", "tf/frozen", "torch/trace", "torch/aoti")
+ANY_SIZE = (
+    "tf/savedmodel",
+    "tf/frozen",
+    "tf/savedmodel_bf16",
+    "tf/frozen_bf16",
+    "torch/trace",
+    "torch/aoti",
+    "torch/aoti_bf16",
+)
 
 
 @dataclass(frozen=True)
 class Point:
-    """One C++ cell at one size and thread count."""
+    """One cell (a C++ cell, or a peer's) at one size and thread count."""
 
     size: int
     threads: int
     artifact: str
     ms: float
     gflop: float
-    peak_per_core: float
+    precision: str  # what it computes in: float32 or bf16
+    peak_per_core: float  # of that precision, GFLOP/s
 
     @property
     def gflops(self) -> float:
@@ -63,10 +76,15 @@ def gflop(cfg: Config, size: int) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def measure(cfg: Config, size: int, threads: int) -> dict[str, float]:
-    """p50 ms of each any-size C++ cell on one random size x size image."""
-    cells = [(a, c) for a, c in plan(cfg, artifacts(cfg), paths.CPP_BIN) if c.language == "cpp"]
-    cells = [(a, c) for a, c in cells if a.name in ANY_SIZE]
+def measure(cfg: Config, size: int, threads: int, others: list[Artifact]) -> dict[str, float]:
+    """p50 ms of each any-size C++ cell and each of the `others` (peers, in Python) on one
+    random size x size image."""
+    mine = [a for a in artifacts(cfg) if a.name in ANY_SIZE]
+    cells = [
+        (a, c)
+        for a, c in plan(cfg, [*mine, *others], paths.CPP_BIN)
+        if a in others or c.language == "cpp"
+    ]
     image = np.random.default_rng(0).random((1, size, size, 3), dtype=np.float32)
     runs = 3 if size >= 512 else 10
     settings = RunSettings(warmup=1, runs=runs, rounds=3, threads=threads, timeout_s=900)
@@ -75,9 +93,9 @@ def measure(cfg: Config, size: int, threads: int) -> dict[str, float]:
     return {r.cell.artifact: r.stats["p50_ms"] for r in done if r.ok}
 
 
-def plot(rows: list[Point], peak_per_core: float) -> bytes:
-    """Achieved GFLOP/s against image size, one line per cell and thread count, with the
-    float32 peak of 1 and 2 cores."""
+def plot(rows: list[Point], peaks_per_core: dict[str, float]) -> bytes:
+    """Achieved GFLOP/s against image size, one line per cell and thread count, with each
+    precision's peak (`peaks_per_core`) of 1 and 2 cores."""
     fig, ax = new_figure(7, 4)
     keys = sorted({(r.artifact, r.threads) for r in rows})
     for artifact, threads in keys:
@@ -89,11 +107,11 @@ def plot(rows: list[Point], peak_per_core: float) -> bytes:
             linestyle="-" if threads == 1 else "--",
             label=f"{artifact} {threads}T",
         )
-    for threads in sorted({t for _, t in keys}):
-        ax.axhline(peak_per_core * threads, color="grey", linewidth=0.8)
+    for (name, per_core), threads in product(peaks_per_core.items(), sorted({t for _, t in keys})):
+        ax.axhline(per_core * threads, color="grey", linewidth=0.8)
         ax.annotate(
-            f"float32 peak, {threads} core(s)",
-            (0.01, peak_per_core * threads),
+            f"{name} peak, {threads} core(s)",
+            (0.01, per_core * threads),
             xycoords=("axes fraction", "data"),
             fontsize=7,
             va="bottom",
@@ -105,36 +123,73 @@ def plot(rows: list[Point], peak_per_core: float) -> bytes:
     return to_png(fig)
 
 
-def section(sizes: tuple[int, ...], threads: tuple[int, ...], figure: Path) -> str:
-    """The scaling section of bench/README.md; the plot is written to `figure`."""
-    cfg = load()
-    cfg.evaluate.languages = [Language.cpp]
+def _points(cfg: Config, size: int, threads: int, others: list[Artifact]) -> list[Point]:
     cpu = machine()
-    per_core = cpu.peak_gflops(cpu.fp32_flops_per_cycle) / cpu.cores
-    rows = [
-        Point(size, t, artifact, ms, work, per_core)
-        for size, work in ((size, gflop(cfg, size)) for size in sizes)
-        for t in threads
-        for artifact, ms in measure(cfg, size, t).items()
-    ]
-    figure.write_bytes(plot(rows, per_core))
+    work = gflop(cfg, size)
+    kinds = {a.name: a.kind for a in [*artifacts(cfg), *others]}
+    found = []
+    for artifact, ms in measure(cfg, size, threads, others).items():
+        computes = precision(kinds[artifact])
+        per_core = cpu.peak_gflops(cpu.ops_per_cycle(computes)) / cpu.cores
+        found.append(Point(size, threads, artifact, ms, work, computes, per_core))
+    return found
+
+
+def _at_512(rows: list[Point]) -> list[str]:
+    """The 512² verdicts: the best float32 cell against its peak, and the fastest C++ cell
+    against the fastest peer at 1 thread."""
+    lines = []
+    floats = [r for r in rows if r.size == 512 and r.precision == "float32"]
+    best = max(
+        (r for r in floats if not r.artifact.startswith("peer/")),
+        key=lambda r: r.peak_pct,
+        default=None,
+    )
+    if best:
+        lines.append(
+            f"Best float32 C++ cell at 512²: {best.artifact} at {best.threads} thread(s), "
+            f"{best.peak_pct:.0f} % of the float32 peak (goal: above 50 %)."
+        )
+    one = [r for r in rows if r.size == 512 and r.threads == 1]
+    peer = min((r for r in one if r.artifact.startswith("peer/")), key=lambda r: r.ms, default=None)
+    mine = min(
+        (r for r in one if not r.artifact.startswith("peer/")), key=lambda r: r.ms, default=None
+    )
+    if peer and mine:
+        lines.append(
+            f"Fastest C++ cell at 512², 1 thread: {mine.artifact} ({mine.precision}), "
+            f"{mine.ms:.1f} ms = {mine.ms / peer.ms:.2f}x the fastest peer, {peer.artifact} "
+            f"({peer.precision}, {peer.ms:.1f} ms) (goal: at most 1.00)."
+        )
+    return lines
+
+
+def section(sizes: tuple[int, ...], threads: tuple[int, ...], figure: Path) -> str:
+    """The scaling section of bench/README.md (the peers at 1 thread only); the plot is
+    written to `figure`."""
+    cfg = load()
+    cfg.evaluate.languages = list(Language)  # the peers run in Python
+    with tempfile.TemporaryDirectory() as folder:
+        others = peers.artifacts(cfg, Path(folder))
+        rows = [
+            point
+            for size in sizes
+            for t in threads
+            for point in _points(cfg, size, t, others if t == 1 else [])
+        ]
+    cpu = machine()
+    peaks = {p: cpu.peak_gflops(cpu.ops_per_cycle(p)) / cpu.cores for p in ("float32", "bf16")}
+    figure.write_bytes(plot(rows, peaks))
     lines = [
-        "| size | GFLOP | threads | C++ cell | p50 ms | GFLOP/s | % of float32 peak |",
-        "|---|---|---|---|---|---|---|",
+        "| size | GFLOP | threads | cell | computes in | p50 ms | GFLOP/s | % of its peak |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r.size}² | {r.gflop:.1f} | {r.threads} | {r.artifact} | {r.ms:.1f} | "
-            f"{r.gflops:.1f} | {r.peak_pct:.0f} % |"
+            f"| {r.size}² | {r.gflop:.1f} | {r.threads} | {r.artifact} | {r.precision} | "
+            f"{r.ms:.1f} | {r.gflops:.1f} | {r.peak_pct:.0f} % |"
         )
-    best = max((r for r in rows if r.size == 512), key=lambda r: r.peak_pct, default=None)
-    if best:
-        lines += [
-            "",
-            f"Best float runtime at 512²: {best.artifact} at {best.threads} thread(s), "
-            f"{best.peak_pct:.0f} % of peak (goal: above 50 %).",
-        ]
-    lines += ["", f"![achieved GFLOP/s]({figure.name})"]
+    lines += ["", *_at_512(rows), "", f"![achieved GFLOP/s]({figure.name})"]
     return "\n".join(lines)
 
 

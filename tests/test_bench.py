@@ -1,0 +1,69 @@
+"""What `make bench` relies on: the peers it measures the pipeline against (bench/peers.py) run
+through the same timing protocol as every cell and compute what the original model computes;
+the low-precision C++ cells reach low-precision oneDNN kernels (bench/kernels.py)."""
+
+import contextlib
+
+import pytest
+
+from bench import kernels, peers
+from bench.machine import machine
+from bench.runtimes import errors
+from pipelines import data, paths, tensors
+from pipelines.backends.registry import artifacts
+from pipelines.config import Language, load
+from pipelines.evaluate.cells import RunSettings
+from pipelines.evaluate.evaluation import plan, time_cells
+
+pytestmark = pytest.mark.pipeline
+
+
+def test_every_peer_takes_turns_with_the_cells_and_matches_the_original(
+    tiny_project, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tiny_project)  # the built artifacts' paths are relative to the project
+    cfg = load()
+    cfg.evaluate.languages = [Language.python]
+    found = peers.artifacts(cfg, tmp_path)
+    originals = [a for a in artifacts(cfg) if a.reference]
+    cells = plan(cfg, [*originals, *found], paths.CPP_BIN)
+    inputs, _ = data.load_eval(paths.DATASET, cfg.model)
+    settings = RunSettings(warmup=1, runs=3, rounds=2, threads=1, timeout_s=300)
+    done = time_cells(cells, tensors.rows(inputs, 0, 2), cfg.model, settings, "peers")
+    assert [r.failure for r in done] == [None] * len(done)
+    assert all(len(r.stats["round_p50_ms"]) == 2 for r in done)
+    found_errors = errors(cells, done)
+    for artifact in found:
+        error = found_errors[f"{artifact.name}@python"]
+        if artifact.kind.endswith("_bf16"):  # really computed in bfloat16, and close
+            assert 1e-4 < error < 0.1, artifact.name
+        else:
+            assert error < 1e-4, artifact.name
+
+
+VERBOSE = "\n".join(
+    [
+        "onednn_verbose,v1,primitive,info,template:operation,engine,primitive,implementation",
+        "onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core_vnni,"
+        "forward_inference,src:u8::blocked:acdb::f0 wei:s8:p:blocked:AcdB64a4b::f0,,,mb1,0.02",
+        "onednn_verbose,v1,primitive,exec,cpu,reorder,jit:uni,undef,src:bf16::blocked,,,64x3,0.01",
+    ]
+)
+
+
+def test_the_convolutions_of_a_verbose_log_are_counted_by_kernel_and_input_type():
+    assert kernels.convolutions(VERBOSE * 2) == {"brg_conv_fwd:avx512_core_vnni (u8)": 2}
+
+
+def test_low_precision_cells_reach_low_precision_kernels(sr_project):
+    with contextlib.chdir(sr_project):
+        table = kernels.section()
+    rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines()[2:]}
+    flags = machine().flags
+    assert "avx512_core (f32)" in rows["tf/frozen@cpp"]
+    if "avx512_bf16" in flags or "amx_bf16" in flags:
+        for cell in ("tf/frozen_bf16@cpp", "tf/savedmodel_bf16@cpp", "torch/aoti_bf16@cpp"):
+            assert "(bf16)" in rows[cell] and "_bf16" in rows[cell].split("|")[3], rows[cell]
+    if "avx512_vnni" in flags:
+        assert "(u8)" in rows["torch/aoti_int8@cpp"], rows["torch/aoti_int8@cpp"]
+        assert "vnni" in rows["torch/aoti_int8@cpp"] or "amx" in rows["torch/aoti_int8@cpp"]
