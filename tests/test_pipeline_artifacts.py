@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from bench.machine import machine
 from pipelines import tensors
 from tests.conftest import assert_up_to_date, cells, run, stages_run
 
@@ -156,6 +157,9 @@ def test_every_exported_artifact_says_where_its_time_goes(sr_project):
         if c["profile"]
     }
     assert "Convolution (NHWC, F32) IGEMM" in kinds["tflite/float32"]
+    # float16 weights, float32 arithmetic: XNNPACK computes in fp16 only where the CPU can
+    if "avx512_fp16" not in machine().flags:
+        assert "Convolution (NHWC, F32) IGEMM" in kinds["tflite/float16"]
     assert "Convolution (NHWC, QC8) IGEMM" in kinds["tflite/int8"]
     assert "QUANTIZE" in kinds["tflite/uint8"]  # uint8 I/O adds (un-delegated) ops
     assert "_MklNativeFusedConv2D" in kinds["tf/frozen"] & kinds["tf/savedmodel"]
