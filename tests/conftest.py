@@ -110,8 +110,12 @@ def cells(project: Path) -> dict[str, dict]:
 
 def changed_stages(project: Path) -> set[str]:
     """Stages with a dependency that `dvc status` finds modified (deleted ones, such as the
-    artifacts of a copy made without them, and outputs are not counted)."""
-    status = json.loads(run(["dvc", "status", "--json"], project).stdout or "{}")
+    artifacts of a copy made without them, and outputs are not counted). DVC's own status,
+    called in this process: what `dvc status --json` prints, without starting DVC each time."""
+    from dvc.repo import Repo
+
+    with Repo(str(project)) as repo:
+        status = repo.status()
     return {
         stage
         for stage, changes in status.items()
@@ -173,14 +177,32 @@ def sr_project(tmp_path_factory, shared_cache) -> Path:
     return project
 
 
+# The digits example as the tests run it: the quantization modes and exports its tests look at
+# (the sr project covers every one), so each of the many evaluations the sweep tests run has 16
+# cells instead of 30, and the fixture builds four .tflite files and two exports.
+DIGITS = [
+    "model=digits",
+    "quantize.modes=[float32,dynamic,int8,uint8]",
+    "trace.methods=[trace,aoti]",
+    "evaluate.tf_bf16=false",
+    "evaluate.start_together=2",  # load times do not matter here: two cells load at once
+]
+
+
+def set_params(*overrides: str) -> list[str]:
+    """`-S OVERRIDE` for each of `overrides`, for `dvc exp run`."""
+    return [arg for override in overrides for arg in ("-S", override)]
+
+
 @pytest.fixture(scope="session")
 def digits_project(tmp_path_factory, shared_cache, sr_project) -> Path:
-    """The bundled digits classifier, built the DVC+Hydra way: `dvc exp run -S model=digits`.
+    """The bundled digits classifier, built the DVC+Hydra way: `dvc exp run -S model=digits`
+    (with DIGITS' other overrides).
 
     Depends on sr_project so the C++ runners it built come from the shared run-cache.
     """
     project = make_project(tmp_path_factory.mktemp("digits"), shared_cache)
-    run(["dvc", "exp", "run", "-S", "model=digits"], project, timeout=1800)
+    run(["dvc", "exp", "run", *set_params(*DIGITS)], project, timeout=1800)
     return project
 
 
@@ -196,7 +218,15 @@ TINY_SR = [
     "data.calibration_pool=16",
     "quantize.calibration_samples=8",
 ]
-TINY = [*TINY_SR, "quantize.modes=[int8]", "trace.methods=[trace]", "evaluate.runs=3"]
+TINY = [
+    *TINY_SR,
+    "quantize.modes=[int8]",
+    "trace.methods=[trace]",
+    "evaluate.runs=3",
+    "evaluate.rounds=1",
+    "evaluate.tf_bf16=false",
+    "evaluate.start_together=2",
+]
 
 
 @pytest.fixture(scope="session")

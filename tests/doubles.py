@@ -42,6 +42,18 @@ class CallLoggingRunner(DoublingRunner):
         return [OpTime(name="double #0", kind="double", ms=0.0)]
 
 
+class SlowLoadingRunner(DoublingRunner):
+    """Appends `load PID` and `loaded PID` to $CKPT2CPP_TEST_CALLS around a slow load, so a
+    test can see which runners were loading at the same time."""
+
+    def load(self, threads: int) -> None:
+        with open(os.environ["CKPT2CPP_TEST_CALLS"], "a") as log:
+            log.write(f"load {os.getpid()}\n")
+        time.sleep(2)
+        with open(os.environ["CKPT2CPP_TEST_CALLS"], "a") as log:
+            log.write(f"loaded {os.getpid()}\n")
+
+
 class EchoRunner(DoublingRunner):
     """Returns input i as output i (several inputs and outputs, in config order)."""
 

@@ -80,6 +80,32 @@ def test_cells_take_turns_round_after_round(inputs, tmp_path, monkeypatch):
     assert [r.profile["ops"][0]["kind"] for r in runs if r.profile] == ["double", "double"]
 
 
+@pytest.mark.parametrize(
+    ("start_together", "order"),
+    [(1, ["load", "loaded", "load", "loaded"]), (2, ["load", "load", "loaded", "loaded"])],
+)
+def test_cells_load_one_at_a_time_unless_told_otherwise(
+    inputs, tmp_path, monkeypatch, start_together, order
+):
+    calls = tmp_path / "calls.log"
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("CKPT2CPP_TEST_CALLS", str(calls))
+    settings = RunSettings(
+        warmup=0, runs=1, rounds=1, threads=1, timeout_s=120, start_together=start_together
+    )
+    jobs = [
+        CellJob.plan(
+            replace(cell("SlowLoadingRunner"), artifact=name),
+            {"input": inputs},
+            ["output"],
+            tmp_path,
+        )
+        for name in ("first", "second")
+    ]
+    assert all(r.ok for r in run_interleaved(jobs, settings))
+    assert [line.split()[0] for line in calls.read_text().splitlines()] == order
+
+
 def test_a_segfault_is_recorded_with_its_signal(inputs, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     settings = RunSettings(warmup=1, runs=3, threads=1, timeout_s=120)

@@ -142,6 +142,8 @@ def overrides(entry: Entry) -> list[str]:
         "trace.methods=[trace,script,aoti]",
         "evaluate.warmup=1",
         "evaluate.runs=3",
+        "evaluate.rounds=1",
+        "evaluate.tf_bf16=false",  # the sr project covers the bf16 cells
         "evaluate.debug_layers=0",  # the int8 layer table: the sr tests cover it
     ]
 

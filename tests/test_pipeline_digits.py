@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import cells, run, stages_run
+from tests.conftest import DIGITS, cells, run, set_params, stages_run
 
 pytestmark = pytest.mark.pipeline
 
@@ -40,7 +40,7 @@ def test_small_weights_are_reported_as_left_in_float(digits_project):
 
 def test_a_single_mode_experiment_reuses_what_was_built(digits_project):
     log = run(
-        ["dvc", "exp", "run", "-S", "quantize.modes=[int8]", "-S", "model=digits"], digits_project
+        ["dvc", "exp", "run", *set_params(*DIGITS, "quantize.modes=[int8]")], digits_project
     ).stdout
     assert stages_run(log) == ["evaluate"]
     metrics = json.loads((digits_project / "metrics/evaluate.json").read_text())

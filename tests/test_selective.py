@@ -86,6 +86,9 @@ OUTLIER_PROJECT = [
     "quantize.calibration_samples=8",
     "evaluate.warmup=1",
     "evaluate.runs=5",
+    "evaluate.rounds=1",
+    "evaluate.tf_bf16=false",
+    "evaluate.start_together=2",
 ]
 
 

@@ -13,9 +13,7 @@ from pipelines.sweep.callback import expand_sweep
 from pipelines.sweep.experiments import JobResult, experiment_name, pipeline_overrides
 from pipelines.sweep.pareto import pareto_front
 from pipelines.sweep.plan import PlanError, shared_stage_runs
-from tests.conftest import REPO, env, run
-
-DIGITS = "model=digits"
+from tests.conftest import DIGITS, REPO, env, run, set_params
 
 
 def test_experiment_names_are_git_ref_safe():
@@ -152,7 +150,7 @@ def test_a_four_job_sweep_runs_two_at_a_time_without_touching_the_workspace(digi
     started = time.perf_counter()
     results = sweep(
         digits_project,
-        DIGITS,
+        *DIGITS,
         "evaluate.threads=1,2",
         "quantize.calibration_samples=100,200",
         "hydra.launcher.n_jobs=2",
@@ -176,7 +174,7 @@ def test_a_four_job_sweep_runs_two_at_a_time_without_touching_the_workspace(digi
 def test_running_the_same_sweep_again_runs_no_stage(digits_project):
     started = time.perf_counter()
     results = sweep(
-        digits_project, DIGITS, "evaluate.threads=1,2", "quantize.calibration_samples=100,200"
+        digits_project, *DIGITS, "evaluate.threads=1,2", "quantize.calibration_samples=100,200"
     )
     print(f"cached re-run of the 4-job sweep: {time.perf_counter() - started:.0f} s")
     assert [r["ok"] for r in results] == [True] * 4
@@ -185,7 +183,7 @@ def test_running_the_same_sweep_again_runs_no_stage(digits_project):
 
 @pytest.mark.pipeline
 def test_a_failed_job_is_reported_and_does_not_stop_the_others(digits_project):
-    results = sweep(digits_project, DIGITS, "evaluate.warmup=5,-1")  # 5: the default, cached
+    results = sweep(digits_project, *DIGITS, "evaluate.warmup=5,-1")  # 5: the default, cached
     assert [r["ok"] for r in results] == [True, False]
     assert "evaluate.warmup=-1 is invalid" in results[1]["error"]
     report = (digits_project / "reports/sweep.html").read_text()
@@ -194,7 +192,8 @@ def test_a_failed_job_is_reported_and_does_not_stop_the_others(digits_project):
 
 @pytest.mark.pipeline
 def test_the_dvc_queue_runs_a_grid_in_parallel(digits_project, tmp_path):
-    run(["dvc", "exp", "run", "--queue", "-S", DIGITS, "-S", "evaluate.runs=11,12"], digits_project)
+    queued = set_params(*DIGITS, "evaluate.runs=11,12")
+    run(["dvc", "exp", "run", "--queue", *queued], digits_project)
     # The workers are daemons that inherit the starter's stdout: a file, not a pipe, so that a
     # worker which outlives its queue (a celery shutdown race seen with dvc 3.67) cannot hold
     # this test on a pipe that never closes.
@@ -229,7 +228,8 @@ def test_clone_workspaces_scale_out_through_a_shared_remote(digits_project, tmp_
     """submitit's local launcher stands in for a cluster: each job clones the repo, pulls from
     the team remote, runs, and pushes its experiment and artifacts back."""
     remote = tmp_path / "team-remote"
-    run(["dvc", "exp", "run", "-S", DIGITS], digits_project)  # the base build, from the run-cache
+    # the base build, from the run-cache
+    run(["dvc", "exp", "run", *set_params(*DIGITS)], digits_project)
     run(["dvc", "remote", "add", "team", str(remote)], digits_project)
     run(["git", "add", "-A"], digits_project)
     run(["git", "commit", "-qm", "base build and team remote"], digits_project)
@@ -237,7 +237,7 @@ def test_clone_workspaces_scale_out_through_a_shared_remote(digits_project, tmp_
     before = set(run(["find", str(remote), "-type", "f"], tmp_path).stdout.splitlines())
     results = sweep(
         digits_project,
-        DIGITS,
+        *DIGITS,
         "evaluate.runs=13,14",
         "hydra/launcher=submitit_local",
         "sweep.workspace=clone",

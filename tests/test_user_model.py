@@ -23,6 +23,7 @@ USER = [
     "model.torch._target_=tests.user_model.UserNet",
     "model.input_shape=[1,16,16,3]",
     "trace.methods=[script]",
+    "evaluate.start_together=2",
 ]
 
 

@@ -50,6 +50,7 @@ class RunSettings:
     rounds: int = 1
     threads: int
     timeout_s: float
+    start_together: int = 1  # cells started (and loaded) at once
 
     @classmethod
     def from_config(cls, evaluate: EvaluateConfig) -> "RunSettings":
@@ -60,6 +61,7 @@ class RunSettings:
             rounds=evaluate.rounds,
             threads=evaluate.threads,
             timeout_s=evaluate.timeout_s,
+            start_together=evaluate.start_together,
         )
 
     def flags(self) -> list[str]:
@@ -253,8 +255,8 @@ def run_interleaved(
 ) -> list[CellRun]:
     """Run every job's cell with the timing protocol, the cells taking turns round after round
     (one runs while the others wait between rounds), so a noisy machine slows every cell alike.
-    Cells start one at a time (their load times are not disturbed); any crash, hang or error
-    becomes that cell's failed CellRun, never an exception."""
+    Cells start `settings.start_together` at a time (1: their load times are not disturbed);
+    any crash, hang or error becomes that cell's failed CellRun, never an exception."""
     waiting: dict[int, _Turn] = {}  # started and still taking turns
     done: dict[int, CellRun] = {}
 
@@ -267,14 +269,17 @@ def run_interleaved(
             del waiting[index]
 
     with tqdm(total=len(jobs) * (settings.rounds + 1), desc=progress, unit="step") as bar:
-        for index, job in enumerate(jobs):
-            try:
-                waiting[index] = _Turn(job, settings, job.stats.with_suffix(".stderr"))
-            except OSError as error:
-                done[index] = CellRun(job.cell, failure=f"could not start: {error}")
-            else:
+        for first in range(0, len(jobs), settings.start_together):
+            batch = range(first, min(first + settings.start_together, len(jobs)))
+            for index in batch:
+                job = jobs[index]
+                try:
+                    waiting[index] = _Turn(job, settings, job.stats.with_suffix(".stderr"))
+                except OSError as error:
+                    done[index] = CellRun(job.cell, failure=f"could not start: {error}")
+            for index in (i for i in batch if i in waiting):
                 step(index, lambda t: t.expect("ready", settings.timeout_s))
-            bar.update(1)
+            bar.update(len(batch))
         for _ in range(settings.rounds):
             for index in list(waiting):
                 step(index, lambda t: t.take_turn(settings.timeout_s))

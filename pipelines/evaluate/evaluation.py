@@ -298,6 +298,17 @@ ORIGINAL_TIMING = {
 def _notes(cfg: Config) -> list[str]:
     notes = [ORIGINAL_TIMING[framework] for framework in cfg.model.frameworks]
     notes += [f"{name}: not applicable: {why}" for name, why in not_applicable(cfg).items()]
+    if cfg.evaluate.start_together > 1:
+        notes.append(
+            f"load and first-run times were measured {cfg.evaluate.start_together} cells at a "
+            "time (evaluate.start_together): they shared the CPU"
+        )
+    if cfg.model.uses_tf and cfg.evaluate.tf_bf16:
+        notes.append(
+            "tf/savedmodel_bf16, tf/frozen_bf16: the SavedModel and the frozen graph run with "
+            "TensorFlow's oneDNN bfloat16 auto-mixed-precision (evaluate.tf_bf16; tf_runner "
+            "--bf16), judged by the task metric"
+        )
     for mode in cfg.quantize.modes:
         info = sidecar.find(paths.tflite_model(mode), sidecar.TFLite)
         if info is not None and not info["effective"]:

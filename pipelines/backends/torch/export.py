@@ -322,7 +322,7 @@ def _atol(method: ExportMethod, trace: TraceConfig, module, example: Args) -> fl
         return trace.atol
     with torch.inference_mode():
         outputs = _flat(module(*example))
-    largest = max(float(o.abs().max()) for o in outputs if o.is_floating_point())
+    largest = max((float(o.abs().max()) for o in outputs if o.is_floating_point()), default=0.0)
     return trace.bf16_rtol * max(1.0, largest)
 
 
