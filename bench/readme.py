@@ -30,7 +30,13 @@ GAPS = """\
   code file each stage executes (the derived dependencies); `dvc repro` reads it twice (the stage
   graph, then the lock check), `dvc status` once.
 - **int8 across sizes**: the `.tflite` files and the `aoti_int8` package are converted or
-  compiled at the configured input size (64x64), so the scaling table has float cells only.
+  compiled at the configured input size (64x64), so the scaling table has float32 and bf16
+  cells only, and at 512² the fastest C++ cell is a bf16 one (at 64x64 it is LiteRT int8).
+- **The first repro grew with the bf16 cells**: `trace@aoti_bf16` is a third AOTInductor
+  compile and the evaluation runs six more cells (the TF bf16 cells and aoti_bf16).
+- **No AMX here**: this CPU has AVX-512 BF16 and VNNI but no AMX tiles, so the bf16 and int8
+  peaks are 2x and 4x the float32 one, not 16x. oneDNN has AMX kernels (`avx512_core_amx`)
+  for these convolutions on CPUs with the tiles; the kernels table shows which ones ran.
 - **Sweep throughput** (the same 4-job sweep sequential, 2 in parallel, cached) is measured by
   the tests (`tests/test_sweep.py` prints each), not here.
 - The peaks use the nominal clock (the VM exposes no boost clock): at a higher real clock the
