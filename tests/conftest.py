@@ -6,6 +6,7 @@ session so that stages already built elsewhere (the C++ runners, say) are restor
 run-cache instead of rebuilt.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -114,7 +115,9 @@ def changed_stages(project: Path) -> set[str]:
     called in this process: what `dvc status --json` prints, without starting DVC each time."""
     from dvc.repo import Repo
 
-    with Repo(str(project)) as repo:
+    # from inside the project, as the command runs: elsewhere DVC names each stage by the path
+    # of its dvc.yaml relative to the current directory (`../p/dvc.yaml:evaluate`)
+    with contextlib.chdir(project), Repo(".") as repo:
         status = repo.status()
     return {
         stage
