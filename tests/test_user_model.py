@@ -64,6 +64,10 @@ def test_the_user_model_runs_through_every_stage(user_project):
         "tf/savedmodel@cpp",
         "tf/frozen@python",
         "tf/frozen@cpp",
+        "tf/savedmodel_bf16@python",  # evaluate.tf_bf16: on by default, for your model too
+        "tf/savedmodel_bf16@cpp",
+        "tf/frozen_bf16@python",
+        "tf/frozen_bf16@cpp",
         "tflite/float32@python",
         "tflite/float32@cpp",
         "torch/eager@python",
