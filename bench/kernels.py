@@ -21,8 +21,8 @@ from bench.machine import precision
 from pipelines import data, paths, tensors
 from pipelines.backends.registry import artifacts
 from pipelines.config import CppRuntime, Language, load
-from pipelines.evaluate.cells import CellJob, RunSettings, runtime_env
-from pipelines.evaluate.evaluation import plan, write_inputs
+from pipelines.evaluate.cells import RunSettings, runtime_env
+from pipelines.evaluate.evaluation import cell_jobs, plan, write_inputs
 
 ONEDNN = (CppRuntime.tf, CppRuntime.torch)  # the runners whose kernels come from oneDNN
 
@@ -55,8 +55,8 @@ def section() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         files = write_inputs(tensors.rows(inputs, 0, 1), cfg.model, workdir)
-        for artifact, cell in cells:
-            job = CellJob.plan(cell, files[artifact.layout], cfg.model.output_names, workdir)
+        jobs = cell_jobs(cells, files, cfg.model, workdir)
+        for (artifact, cell), job in zip(cells, jobs, strict=True):
             command = [f for f in job.command(settings) if f != "--interleaved"]
             done = subprocess.run(
                 command,
