@@ -456,7 +456,7 @@ def test_a_bad_input_prints_the_documented_line(name, tmp_path, request):
     ("source", "fix"),
     [
         (DataSource.arrays, "give data.calibration_inputs with more samples"),
-        (DataSource.photos, "data.train_patches"),
+        (DataSource.photos, "crops cut from data.train_images"),
         (DataSource.digits, "raise data.calibration_pool"),
     ],
 )

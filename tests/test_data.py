@@ -72,3 +72,31 @@ def test_an_npz_without_an_input_or_one_array_for_two_inputs_is_refused(tmp_path
         arrays.build(config, _two_inputs())
     with pytest.raises(PipelineError, match=r"is one array but the model takes \['image', 'ids'\]"):
         arrays.build(_data(tmp_path, np.ones((2, 4, 4, 3), np.float32)), _two_inputs())
+
+
+def test_photo_calibration_samples_have_the_models_input_size_not_the_patch_size():
+    """A .tflite calibrates at the size it is converted at (its resize ops' output size is
+    fixed), so the calibration crops are cut at model.input_shape, not data.patch_size."""
+    from pipelines.backends.tflite.export import check_calibration
+    from pipelines.data import photos
+
+    model = ModelConfig(name="sr", input_shape=[1, 20, 16, 3], arch={"scale": 2})
+    config = DataConfig(
+        source=DataSource.photos,
+        train_images=["astronaut", "coffee"],
+        eval_images=["chelsea"],
+        train_patches=6,
+        patch_size=8,
+        calibration_pool=5,
+    )
+    dataset = photos.build(config, model)
+    assert dataset.train_inputs is not None and dataset.train_inputs.shape == (6, 8, 8, 3)
+    assert dataset.calibration["input"].shape == (5, 20, 16, 3)
+    check_calibration(dataset.calibration, model)
+    with pytest.raises(PipelineError) as caught:
+        check_calibration({"input": dataset.train_inputs}, model)
+    assert str(caught.value) == (
+        "calibration samples of 'input' have shape [8, 8, 3] but the .tflite is converted at "
+        "[20, 16, 3] (give calibration samples of that shape, or run the checkpoint stage again "
+        "to cut them)"
+    )

@@ -101,7 +101,7 @@ def load_eval(directory: Path, model: ModelConfig) -> tuple[Tensors, np.ndarray 
 
 # How to get more calibration samples from each source (what limits them differs).
 MORE_CALIBRATION = {
-    DataSource.photos: "raise data.calibration_pool, and data.train_patches it is drawn from",
+    DataSource.photos: "raise data.calibration_pool (crops cut from data.train_images)",
     DataSource.digits: "raise data.calibration_pool (at most the training split of the digits)",
     DataSource.arrays: "give data.calibration_inputs with more samples (without it, the "
     "evaluation inputs are used), and raise data.calibration_pool if it is lower",

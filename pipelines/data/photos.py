@@ -58,6 +58,36 @@ def _tiles(image: Image.Image, height: int, width: int) -> list[Image.Image]:
     ]
 
 
+def _crops(
+    photos: list[tuple[str, Image.Image]],
+    rng: np.random.Generator,
+    count: int,
+    size: tuple[int, int],
+    setting: str,
+    flip: bool,
+) -> list[Image.Image]:
+    """`count` crops of `size` (height, width) from random photos at random places, each
+    flipped left-right half the time if `flip`. A photo smaller than a crop is refused, naming
+    the `setting` to lower."""
+    height, width = size
+    small = [name for name, p in photos if p.height < height or p.width < width]
+    if small:
+        raise PipelineError(
+            f"training photos {small} are smaller than a {height}x{width} crop "
+            f"(use a smaller {setting})"
+        )
+    crops = []
+    for index in rng.integers(0, len(photos), size=count):
+        _, photo = photos[index]
+        top = int(rng.integers(0, photo.height - height + 1))
+        left = int(rng.integers(0, photo.width - width + 1))
+        crop = photo.crop((left, top, left + width, top + height))
+        if flip and rng.random() < 0.5:
+            crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        crops.append(crop)
+    return crops
+
+
 def build(data: DataConfig, model: ModelConfig) -> Dataset:
     scale = int(model.arch.get("scale", 2))
     _, height, width, _ = model.input_tensors[0].shape
@@ -75,27 +105,13 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
         )
     eval_high = eval_high[: data.eval_samples]
 
-    photos = [open_photo(name) for name in data.train_images]
-    crop_h = crop_w = data.patch_size * scale
-    small = [
-        name
-        for name, p in zip(data.train_images, photos, strict=True)
-        if p.height < crop_h or p.width < crop_w
-    ]
-    if small:
-        raise PipelineError(
-            f"training photos {small} are smaller than a {crop_h}x{crop_w} crop "
-            "(use a smaller data.patch_size)"
-        )
-    train_high = []
-    for index in rng.integers(0, len(photos), size=data.train_patches):
-        photo = photos[index]
-        top = int(rng.integers(0, photo.height - crop_h + 1))
-        left = int(rng.integers(0, photo.width - crop_w + 1))
-        patch = photo.crop((left, top, left + crop_w, top + crop_h))
-        if rng.random() < 0.5:
-            patch = patch.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        train_high.append(patch)
+    photos = [(name, open_photo(name)) for name in data.train_images]
+    patch = (data.patch_size * scale, data.patch_size * scale)
+    train_high = _crops(photos, rng, data.train_patches, patch, "data.patch_size", flip=True)
+    # calibration at the size the artifacts are converted at: a .tflite's resize ops have their
+    # output size fixed, so samples of another size would calibrate the wrong ranges
+    full = (height * scale, width * scale)
+    calibration_high = _crops(photos, rng, data.calibration_pool, full, "model.input_shape", False)
     train_low = to_array([downscale(p, scale) for p in train_high])
     return Dataset(
         train_inputs=train_low,
@@ -104,5 +120,7 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
             model, DataSource.photos, to_array([downscale(t, scale) for t in eval_high])
         ),
         eval_targets=to_array(eval_high),
-        calibration=one_input(model, DataSource.photos, train_low[: data.calibration_pool]),
+        calibration=one_input(
+            model, DataSource.photos, to_array([downscale(p, scale) for p in calibration_high])
+        ),
     )

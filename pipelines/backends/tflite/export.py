@@ -92,6 +92,20 @@ def configure(converter, mode: QuantMode, calibration: Tensors | None):
     return converter
 
 
+def check_calibration(calibration: Tensors, model: ModelConfig) -> None:
+    """Refuse calibration samples of another shape than the one the .tflite is converted at:
+    LiteRT's calibrator would run them at their own size through resize ops whose output size
+    the conversion fixed, and so measure the wrong ranges."""
+    for spec in model.input_tensors:
+        found = list(calibration[spec.name].shape[1:])
+        if found != spec.shape[1:]:
+            raise PipelineError(
+                f"calibration samples of {spec.name!r} have shape {found} but the .tflite is "
+                f"converted at {spec.shape[1:]} (give calibration samples of that shape, or "
+                "run the checkpoint stage again to cut them)"
+            )
+
+
 def convert(
     savedmodel_dir: Path, mode: QuantMode, model: ModelConfig, calibration: Tensors | None
 ) -> bytes:
@@ -196,6 +210,9 @@ def quantize(
     """Convert (int8_selective: search, see selective.py), inspect and write `out` (.tflite);
     return its sidecar."""
     record = None
+    if mode in CALIBRATED:
+        assert data.calibration is not None
+        check_calibration(data.calibration, model)
     if mode is QuantMode.int8_selective:
         from pipelines.backends.tflite.selective import quantize_selective
 
