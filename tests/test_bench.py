@@ -1,12 +1,15 @@
 """What `make bench` relies on: the peers it measures the pipeline against (bench/peers.py) run
 through the same timing protocol as every cell and compute what the original model computes;
-the low-precision C++ cells reach low-precision oneDNN kernels (bench/kernels.py)."""
+the low-precision C++ cells reach low-precision oneDNN kernels (bench/kernels.py); the scaling
+benchmark converts the int8 .tflite at each size and judges every cell on the evaluation
+set's tiles (bench/scaling.py)."""
 
 import contextlib
 
+import numpy as np
 import pytest
 
-from bench import kernels, peers
+from bench import kernels, peers, scaling
 from bench.machine import machine
 from bench.runtimes import errors
 from pipelines import data, paths, tensors
@@ -67,3 +70,31 @@ def test_low_precision_cells_reach_low_precision_kernels(sr_project):
     if "avx512_vnni" in flags:
         assert "(u8)" in rows["torch/aoti_int8@cpp"], rows["torch/aoti_int8@cpp"]
         assert "vnni" in rows["torch/aoti_int8@cpp"] or "amx" in rows["torch/aoti_int8@cpp"]
+
+
+def test_a_mosaic_cuts_back_into_the_samples_it_was_tiled_from():
+    samples = np.random.default_rng(0).random((6, 4, 4, 3))
+    mosaics = scaling.mosaics(samples, 8)  # 4 samples a mosaic; the second filled up
+    assert mosaics.shape == (2, 8, 8, 3)
+    assert (scaling.tiles(mosaics[:1], 4, 4) == samples[:4]).all()
+    assert (scaling.tiles(mosaics[1:], 4, 4) == samples[[4, 5, 0, 1]]).all()
+
+
+def test_the_int8_tflite_is_converted_again_at_each_size_and_judged_like_the_cells(
+    tiny_project, tmp_path, monkeypatch
+):
+    from ai_edge_litert.interpreter import Interpreter
+
+    monkeypatch.chdir(tiny_project)
+    cfg = load()
+    int8 = scaling.int8_at(cfg, 32, tmp_path)
+    (details,) = Interpreter(model_path=str(int8.path)).get_input_details()
+    assert list(details["shape"]) == [1, 32, 32, 3]  # the tiny model's 16x16, converted at 32x32
+    found = scaling.measure(cfg, 32, 1, [int8])
+    any_size = {a.name for a in artifacts(cfg) if a.name in scaling.ANY_SIZE}
+    assert set(found) == any_size | {scaling.INT8}  # every C++ cell of the tiny project
+    drops = {name: drop for name, (_, drop) in found.items() if drop is not None}
+    assert set(drops) == set(found)  # each cell's outputs judged
+    assert drops[scaling.REFERENCE] == 0
+    assert all(abs(d) < 0.01 for n, d in drops.items() if n != scaling.INT8), drops  # float32
+    assert drops[scaling.INT8] > 0.001  # really computed in int8
