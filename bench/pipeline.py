@@ -1,5 +1,6 @@
 """How long the pipeline takes: a first `dvc repro` of a fresh clone of this repository's HEAD
-(every stage, its own time), and a no-op `dvc repro` against a bare `dvc status`.
+(every stage, its own time), a no-op `dvc repro` against a bare `dvc status`, and the same
+4-job sweep run one job at a time, two at a time, and again from the cache.
 
     python bench/pipeline.py [--repeats 3]
 
@@ -7,8 +8,10 @@ Uses this checkout's .venv (the install is not timed) and an empty DVC cache in 
 """
 
 import argparse
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 REPO = Path(__file__).resolve().parents[1]
 STAGE = re.compile(r"Running stage '([^']+)'")
+# Four jobs that each evaluate again (nothing upstream changes; none is the default config).
+SWEEP = ["evaluate.threads=1,2", "evaluate.rounds=2,4"]
 
 
 def _env() -> dict[str, str]:
@@ -65,6 +70,42 @@ def noop(clone: Path, repeats: int) -> tuple[float, float]:
     return sorted(status)[len(status) // 2], sorted(repro)[len(repro) // 2]
 
 
+def sweep(clone: Path, n_jobs: int) -> tuple[float, list[list[str]]]:
+    """Seconds of the SWEEP with `n_jobs` jobs at once in `clone`, and each job's stages run."""
+    before = set(clone.glob("multirun/*"))
+    command = [sys.executable, "-m", "pipelines.sweep", "-m", *SWEEP]
+    seconds = _seconds([*command, f"hydra.launcher.n_jobs={n_jobs}"], clone)
+    (folder,) = set(clone.glob("multirun/*")) - before
+    files = sorted(folder.glob("*/result.json"), key=lambda p: int(p.parent.name))
+    return seconds, [json.loads(p.read_text())["stages_run"] for p in files]
+
+
+def _cache_dir(clone: Path) -> Path:
+    """The DVC cache `clone` uses (its run-cache is the `runs` folder inside)."""
+    found = subprocess.run(
+        ["dvc", "cache", "dir"], cwd=clone, env=_env(), check=True, capture_output=True, text=True
+    )
+    return Path(found.stdout.strip())
+
+
+def sweeps(clone: Path) -> list[str]:
+    """Table rows: the SWEEP one job at a time, two at a time, and again (from the run-cache).
+    The run-cache is emptied before the first two, so that both run the same stages."""
+    rows = []
+    for label, n_jobs, fresh in (
+        ("one job at a time", 1, True),
+        ("two jobs at a time", 2, True),
+        ("again, two at a time (cached)", 2, False),
+    ):
+        if fresh:
+            shutil.rmtree(_cache_dir(clone) / "runs", ignore_errors=True)
+        seconds, stages = sweep(clone, n_jobs)
+        ran = sum(len(s) for s in stages)
+        rows.append((label, seconds, ran))
+    first = rows[0][1]
+    return [f"| {label} | {s:.0f} | {first / s:.2f}x | {ran} |" for label, s, ran in rows]
+
+
 def section(repeats: int = 3) -> str:
     """The pipeline section of bench/README.md."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -72,6 +113,7 @@ def section(repeats: int = 3) -> str:
         subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
         stages, total = first_repro(clone)
         status, repro = noop(clone, repeats)
+        sweep_rows = sweeps(clone)
     lines = [
         f"First `dvc repro` of a fresh clone of HEAD (venv installed, DVC cache empty): "
         f"**{total:.0f} s** (goal: under 180 s).",
@@ -82,6 +124,13 @@ def section(repeats: int = 3) -> str:
         "",
         f"No-op `dvc repro` {repro:.2f} s against a bare `dvc status` {status:.2f} s: "
         f"**{repro / status:.2f}x** (goal: at most 1.5x; median of {repeats}, run alternately).",
+        "",
+        f"Sweep throughput: `python -m pipelines.sweep -m {' '.join(SWEEP)}` (4 jobs, each "
+        "evaluating again) in the same clone; the run-cache emptied before the first two runs.",
+        "",
+        "| run | s | throughput vs one at a time | stages run |",
+        "|---|---|---|---|",
+        *sweep_rows,
     ]
     return "\n".join(lines)
 

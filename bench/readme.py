@@ -26,19 +26,21 @@ GAPS = """\
   AOTInductor package about 2 s); `build_cpp` compiles three programs against the libtorch and
   TensorFlow headers; each AOTInductor package is C++ compiled by Inductor; each quantize mode is
   its own process (importing TensorFlow, about 4 s) so that DVC caches each mode alone.
-- **No-op `dvc repro` over 1.5x `dvc status`.** Both read dvc.lock, which lists the hash of every
+- **No-op `dvc repro` at about 1.5x `dvc status`.** Both read dvc.lock, which lists the hash of every
   code file each stage executes (the derived dependencies); `dvc repro` reads it twice (the stage
   graph, then the lock check), `dvc status` once.
-- **int8 across sizes**: the `.tflite` files and the `aoti_int8` package are converted or
-  compiled at the configured input size (64x64), so the scaling table has float32 and bf16
-  cells only, and at 512² the fastest C++ cell is a bf16 one (at 64x64 it is LiteRT int8).
+- **int8 at other sizes is a conversion per size**: a `.tflite` is converted at one input size
+  (the pipeline's at 64x64), so the scaling table's `tflite/int8` is the pipeline's conversion
+  run again at each size. A `.tflite` with free height and width runs at any size but is slower:
+  its resize ops' output size is computed at run time, XNNPACK leaves them to LiteRT's own
+  kernels, and `sr` int8 took 2.1x as long at 64x64 (5.7 against 2.7 ms, measured once). The
+  `aoti_int8` package is compiled for its traced size (with dynamic sizes Inductor's int8
+  lowering gave wrong outputs).
 - **The first repro grew with the bf16 cells**: `trace@aoti_bf16` is a third AOTInductor
   compile and the evaluation runs six more cells (the TF bf16 cells and aoti_bf16).
 - **No AMX here**: this CPU has AVX-512 BF16 and VNNI but no AMX tiles, so the bf16 and int8
   peaks are 2x and 4x the float32 one, not 16x. oneDNN has AMX kernels (`avx512_core_amx`)
   for these convolutions on CPUs with the tiles; the kernels table shows which ones ran.
-- **Sweep throughput** (the same 4-job sweep sequential, 2 in parallel, cached) is measured by
-  the tests (`tests/test_sweep.py` prints each), not here.
 - The peaks use the nominal clock (the VM exposes no boost clock): at a higher real clock the
   percentages of peak are lower than shown."""
 
