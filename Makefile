@@ -42,6 +42,6 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# Every benchmark, written to bench/README.md (about 15 minutes on 2 cores).
+# Every benchmark, written to bench/README.md (about 40 minutes on 2 cores).
 bench: run
 	$(BIN)/python bench/readme.py
