@@ -63,7 +63,7 @@ class Point:
     gflop: float
     precision: str  # what it computes in: float32, bf16 or int8
     peak_per_core: float  # of that precision, GFLOP/s
-    drop_db: float | None  # PSNR below REFERENCE's on the same photo (None: no output to judge)
+    drop_db: float | None  # PSNR below REFERENCE's on the same input (None: no output to judge)
 
     @property
     def gflops(self) -> float:
@@ -92,8 +92,8 @@ def gflop(cfg: Config, size: int) -> float:
 
 
 def mosaics(samples: np.ndarray, size: int) -> np.ndarray:
-    """Calibration samples (N, h, w, c) tiled into size x size images, each sample used once
-    (the last mosaic filled up from the first samples)."""
+    """Samples (N, h, w, c) tiled into size x size images, each sample used once (the last
+    mosaic filled up from the first samples)."""
     n, h, w, c = samples.shape
     rows, cols = -(-size // h), -(-size // w)
     count = -(-n // (rows * cols))
@@ -145,7 +145,8 @@ def measure(
     cfg: Config, size: int, threads: int, others: list[Artifact]
 ) -> dict[str, tuple[float, float | None]]:
     """p50 ms and PSNR drop of each any-size C++ cell and of each of the `others` (C++ cells
-    of artifacts made for this size, Python cells of the peers) on one photo."""
+    of artifacts made for this size, Python cells of the peers) on one mosaic of the
+    evaluation set."""
     mine = [a for a in artifacts(cfg) if a.name in ANY_SIZE]
     cells = [
         (a, c)
@@ -233,7 +234,7 @@ def _int8_against_float32(rows: list[Point]) -> list[str]:
     return lines
 
 
-def _at_512(rows: list[Point], max_drop: float) -> list[str]:
+def _verdicts(rows: list[Point], max_drop: float) -> list[str]:
     """The verdicts: the best float32 cell at 512² against its peak, int8 against float32 at
     every size, and at 512², 1 thread, the fastest C++ cell within `max_drop` against the
     fastest peer within it."""
@@ -304,7 +305,7 @@ def section(sizes: tuple[int, ...], threads: tuple[int, ...], figure: Path) -> s
             f"| {r.size}² | {r.gflop:.1f} | {r.threads} | {r.artifact} | {r.precision} | "
             f"{r.ms:.1f} | {r.gflops:.1f} | {r.peak_pct:.0f} % | {drop} |"
         )
-    lines += ["", *_at_512(rows, max_drop), "", f"![achieved GFLOP/s]({figure.name})"]
+    lines += ["", *_verdicts(rows, max_drop), "", f"![achieved GFLOP/s]({figure.name})"]
     return "\n".join(lines)
 
 
