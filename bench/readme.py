@@ -38,6 +38,12 @@ GAPS = """\
   lowering gave wrong outputs).
 - **The first repro grew with the bf16 cells**: `trace@aoti_bf16` is a third AOTInductor
   compile and the evaluation runs six more cells (the TF bf16 cells and aoti_bf16).
+- **Tests take about 31 minutes, not 15** (pytest on a fresh clone, CI of 2026-11-28: 345
+  passed). By pytest's durations, most of it builds and evaluates real projects once per
+  session: the sr project 374 s (counted in the first test that needs it), the six gallery
+  networks 296 s, the digits experiment 97 s, the user model 55 s, the outlier network 55 s;
+  then the sweeps (4-job sweep 114 s, clone scale-out 51 s, DVC queue 51 s, cached re-run 35 s),
+  the dependency mutation table 62 s and the SSH round trip 51 s.
 - **No AMX here**: this CPU has AVX-512 BF16 and VNNI but no AMX tiles, so the bf16 and int8
   peaks are 2x and 4x the float32 one, not 16x. oneDNN has AMX kernels (`avx512_core_amx`)
   for these convolutions on CPUs with the tiles; the kernels table shows which ones ran.
