@@ -8,7 +8,6 @@ Uses this checkout's .venv (the install is not timed) and an empty DVC cache in 
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipelines.sweep.experiments import read_results
 
 REPO = Path(__file__).resolve().parents[1]
 STAGE = re.compile(r"Running stage '([^']+)'")
@@ -76,8 +76,7 @@ def sweep(clone: Path, n_jobs: int) -> tuple[float, list[list[str]]]:
     command = [sys.executable, "-m", "pipelines.sweep", "-m", *SWEEP]
     seconds = _seconds([*command, f"hydra.launcher.n_jobs={n_jobs}"], clone)
     (folder,) = set(clone.glob("multirun/*")) - before
-    files = sorted(folder.glob("*/result.json"), key=lambda p: int(p.parent.name))
-    return seconds, [json.loads(p.read_text())["stages_run"] for p in files]
+    return seconds, [result["stages_run"] for result in read_results(folder)]
 
 
 def _cache_dir(clone: Path) -> Path:
