@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "ckpt2cpp/error.h"
+
 namespace ckpt2cpp {
 
 // Where our own error lines go: the process's stderr, unless a
@@ -25,10 +27,10 @@ struct UsageError : std::runtime_error {
       : std::runtime_error(with_hint(what, hint)) {}
 };
 
-// Anything else (files, model, shapes, runtime failures): exit code 1.
-struct RunError : std::runtime_error {
-  RunError(const std::string& what, const std::string& hint)
-      : std::runtime_error(with_hint(what, hint)) {}
+// Anything else (files, model, shapes, runtime failures): exit code 1. The library's
+// public Error, so an application catches what the runners report.
+struct RunError : Error {
+  RunError(const std::string& what, const std::string& hint) : Error(with_hint(what, hint)) {}
 };
 
 [[noreturn]] inline void fail(const std::string& what, const std::string& hint) {

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "common/array.h"
+#include "ckpt2cpp/tensor.h"
 #include "common/error.h"
 #include "common/stats.h"
 

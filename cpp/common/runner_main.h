@@ -18,7 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/array.h"
+#include "ckpt2cpp/model.h"  // OpTime
+#include "ckpt2cpp/tensor.h"
 #include "common/cli.h"
 #include "common/crash.h"
 #include "common/error.h"
@@ -36,13 +37,6 @@ struct InputFile {
   std::string name;
   std::string path;
   Array array;
-};
-
-// One op's share of an inference, from the runtime's own profiler (--profile).
-struct OpTime {
-  std::string name;  // the op as the runtime names it, with its node index
-  std::string kind;  // the op type, which the report groups by
-  double ms = 0;     // per inference, averaged over the profiled runs
 };
 
 // One loaded model.

@@ -1,4 +1,5 @@
-// A dense, C-ordered host array (what a .npy file holds), and its dtypes.
+// Part of the ckpt2cpp C++ API (C++17): a dense, C-ordered host array (what a .npy
+// file holds, and what a model takes and gives), and its dtypes.
 #pragma once
 
 #include <cstddef>

@@ -1,0 +1,125 @@
+"""The ckpt2cpp C++ library (cpp/include/ckpt2cpp/model.h) through its own unit tests: CTest
+builds cpp/tests/test_model.cpp as C++17 with warnings as errors and runs it on small real
+.tflite models written here, whose outputs from Python's LiteRT it must give bit for bit."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines import toolchain
+from pipelines.backends.tflite.runner import dequantize, quantize
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _convert(tf, module, signature, representative=None):
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([signature], module)
+    if representative is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def write_models(folder: Path) -> None:
+    """float.tflite, int8.tflite and two/model.tflite, one sample per input and the outputs
+    Python's LiteRT gives for it (see the header of cpp/tests/test_model.cpp)."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    class Affine(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32, name="x")])
+        def serve(self, x):
+            return {"y": x * 2.0 + 1.0}
+
+    class Two(tf.Module):
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([1, 3], tf.float32, name="a"),
+                tf.TensorSpec([1, 2], tf.int32, name="ids"),
+            ]
+        )
+        def serve(self, a, ids):
+            return {"total": tf.reduce_sum(a, axis=1, keepdims=True), "next": ids + 1}
+
+    rng = np.random.default_rng(0)
+
+    def representative():
+        for _ in range(16):
+            yield [rng.uniform(-1, 1, (1, 4)).astype(np.float32)]
+
+    affine, two = Affine(), Two()
+    (folder / "two").mkdir()
+    models = {
+        "float": (folder / "float.tflite", _convert(tf, affine, affine.serve.get_concrete_function())),
+        "int8": (
+            folder / "int8.tflite",
+            _convert(tf, affine, affine.serve.get_concrete_function(), representative),
+        ),
+        "two": (folder / "two/model.tflite", _convert(tf, two, two.serve.get_concrete_function())),
+    }
+    samples = {
+        "x": np.array([[0.25, -0.5, 0.75, -1.0]], np.float32),
+        "a": np.array([[1.0, 2.5, -0.5]], np.float32),
+        "ids": np.array([[3, 7]], np.int32),
+    }
+    for name, (path, content) in models.items():
+        path.write_bytes(content)
+        runner = Interpreter(str(path)).get_signature_runner()
+        details_in, details_out = runner.get_input_details(), runner.get_output_details()
+        feed = {}
+        for tensor, details in details_in.items():
+            np.save(folder / f"{name}_{tensor}.npy", samples[tensor])
+            q = details["quantization"]
+            feed[tensor] = quantize(samples[tensor], *q, details["dtype"]) if q[0] else samples[tensor]
+        for tensor, value in runner(**feed).items():
+            q = details_out[tensor]["quantization"]
+            np.save(folder / f"{name}_{tensor}.npy", dequantize(value, *q) if q[0] else value)
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory) -> Path:
+    """cpp/ configured with the library's tests, ckpt2cpp_tests built (LiteRT only)."""
+    build = tmp_path_factory.mktemp("library-build")
+    configure = [
+        "cmake", "-S", str(REPO / "cpp"), "-B", str(build), "-DCKPT2CPP_WITH_TORCH=OFF",
+        "-DCKPT2CPP_WITH_TF=OFF", f"-DLITERT_LIBRARY={toolchain.libraries().litert_library}",
+        "-DCKPT2CPP_BUILD_TESTS=ON",
+    ]  # fmt: skip
+    for command in (configure, ["cmake", "--build", str(build), "-j2", "--target", "ckpt2cpp_tests"]):
+        subprocess.run(command, check=True, capture_output=True, text=True)
+    return build
+
+
+def models_env(folder: Path) -> dict[str, str]:
+    folder.mkdir()
+    write_models(folder)
+    return {**os.environ, "CKPT2CPP_TEST_MODELS": str(folder)}
+
+
+def test_library_unit_tests_pass_under_ctest(build, tmp_path):
+    result = subprocess.run(
+        ["ctest", "--output-on-failure", "--test-dir", str(build)],
+        env=models_env(tmp_path / "models"),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "100% tests passed" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("broken", ["float_y.npy", "int8_x.npy"])
+def test_library_unit_tests_fail_on_a_wrong_reference(build, tmp_path, broken):
+    """The C++ tests can fail: a reference output or sample changed by one unit is caught."""
+    env = models_env(tmp_path / "models")
+    path = tmp_path / "models" / broken
+    np.save(path, np.load(path) + np.float32(1))
+    result = subprocess.run(
+        [str(build / "bin/ckpt2cpp_tests")], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1 and "FAIL:" in result.stderr, result.stderr
