@@ -513,6 +513,31 @@ class SweepConfig:
         )
 
 
+def packageable_names() -> list[str]:
+    """Every artifact a C++ runner runs, by its evaluation name (tflite/int8, torch/aoti, ...)."""
+    tf = [f"tf/{name}{bf16}" for name in ("savedmodel", "frozen") for bf16 in ("", "_bf16")]
+    return [*tf, *(f"tflite/{m.name}" for m in QuantMode), *(f"torch/{m.name}" for m in ExportMethod)]
+
+
+@dataclass
+class PackageConfig:
+    """What the `package` stage bundles for deployment (dist/<artifact>/ and its .tar.gz)."""
+
+    # artifact names (tflite/int8, ...) or `best`: per runtime, the fastest C++ cell that passed
+    artifacts: list[str] = field(default_factory=lambda: ["best"])
+    samples: int = 4  # evaluation samples shipped with each bundle, run by its example
+    runs: int = 50  # timed runs of the example in the bundle's proof (its p50)
+
+    def check(self) -> None:
+        allowed = ["best", *packageable_names()]
+        for index, name in enumerate(self.artifacts):
+            _require(name in allowed, f"package.artifacts[{index}]", name, ", ".join(allowed))
+        _require(len(set(self.artifacts)) == len(self.artifacts), "package.artifacts",
+                 self.artifacts, "names without repeats")  # fmt: skip
+        _require(self.samples > 0, "package.samples", self.samples, "integers > 0")
+        _require(self.runs > 0, "package.runs", self.runs, "integers > 0")
+
+
 @dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -521,12 +546,13 @@ class Config:
     trace: TraceConfig = field(default_factory=TraceConfig)
     cpp: CppConfig = field(default_factory=CppConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    package: PackageConfig = field(default_factory=PackageConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
 
     def check(self) -> None:
         """Range-check every section (types were checked by OmegaConf already)."""
         sections = (self.model, self.model.train, self.data, self.quantize, self.trace, self.cpp)
-        for section in (*sections, self.evaluate, self.sweep):
+        for section in (*sections, self.evaluate, self.package, self.sweep):
             section.check()
 
 

@@ -42,7 +42,7 @@ def test_a_single_mode_experiment_reuses_what_was_built(digits_project):
     log = run(
         ["dvc", "exp", "run", *set_params(*DIGITS, "quantize.modes=[int8]")], digits_project
     ).stdout
-    assert stages_run(log) == ["evaluate"]
+    assert stages_run(log) == ["evaluate", "package"]  # the bundle follows the evaluation
     metrics = json.loads((digits_project / "metrics/evaluate.json").read_text())
     assert sorted(k for k in metrics["cells"] if k.startswith("tflite/")) == [
         "tflite/int8@cpp",

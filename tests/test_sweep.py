@@ -160,7 +160,8 @@ def test_a_four_job_sweep_runs_two_at_a_time_without_touching_the_workspace(digi
     assert most_at_once(results) == 2  # two at a time: never one, never three
     # the quantize stages two jobs share were built once, before the fan-out; the job with the
     # default values was built by the fixture already and restores everything
-    assert [r["stages_run"] for r in results] == [["evaluate"], [], ["evaluate"], ["evaluate"]]
+    measured = ["evaluate", "package"]  # a new evaluation, and the bundle chosen from it
+    assert [r["stages_run"] for r in results] == [measured, [], measured, measured]
     names = {r["name"] for r in results}
     assert names <= set(experiments(digits_project))
     report = (digits_project / "reports/sweep.html").read_text()
@@ -244,7 +245,9 @@ def test_clone_workspaces_scale_out_through_a_shared_remote(digits_project, tmp_
         "sweep.remote=team",
     )
     assert [r["ok"] for r in results] == [True, True], [r["error"] for r in results]
-    assert all(r["stages_run"] == ["evaluate"] for r in results), [r["stages_run"] for r in results]
+    assert all(r["stages_run"] == ["evaluate", "package"] for r in results), [
+        r["stages_run"] for r in results
+    ]
     assert {r["name"] for r in results} <= set(experiments(digits_project))
     pushed = set(run(["find", str(remote), "-type", "f"], tmp_path).stdout.splitlines()) - before
     # what the jobs pushed themselves (the push before the sweep does not count): the run-cache

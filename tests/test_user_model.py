@@ -80,14 +80,15 @@ def test_the_user_model_runs_through_every_stage(user_project):
 def test_editing_the_user_network_module_changes_exactly_the_stages_that_build_it(user_project):
     assert "keras_code: tests\n" in (user_project / "params.yaml").read_text()  # the package
     changed = changed_by_editing(user_project, "tests/user_model.py")
-    assert changed == {"checkpoint", "freeze", "savedmodel", "trace@script", "evaluate"}
+    assert changed == {"checkpoint", "freeze", "savedmodel", "trace@script", "evaluate", "package"}
     assert_up_to_date(user_project)
 
 
 def test_adding_a_quantization_mode_runs_only_the_new_variant(user_project):
     compose(user_project, *USER, "quantize.modes=[float32,dynamic]")
     ran = stages_run(run(["dvc", "repro"], user_project).stdout)
-    assert ran == ["quantize@dynamic", "evaluate"]  # evaluate needs the new variant: always last
+    # evaluate needs the new variant, and the bundle is chosen from the evaluation: always last
+    assert ran == ["quantize@dynamic", "evaluate", "package"]
 
 
 def test_the_tf_chain_can_be_switched_off(user_project):

@@ -110,16 +110,16 @@ def _in_bf16(artifact: Artifact) -> Artifact:
 
 def artifacts(cfg: Config) -> list[Artifact]:
     """What this configuration builds, originals first; artifacts a stage skipped are left out."""
-    return [a for a in _configured(cfg) if a.reference or not sidecar.skipped_reason(a.path)]
+    return [a for a in configured(cfg) if a.reference or not sidecar.skipped_reason(a.path)]
 
 
 def not_applicable(cfg: Config) -> dict[str, str]:
     """The artifacts this network cannot be exported as, by name, with the reason."""
-    found = {a.name: sidecar.not_applicable_reason(a.path) for a in _configured(cfg)}
+    found = {a.name: sidecar.not_applicable_reason(a.path) for a in configured(cfg)}
     return {name: reason for name, reason in found.items() if reason}
 
 
-def _configured(cfg: Config) -> list[Artifact]:
+def configured(cfg: Config) -> list[Artifact]:
     """Every artifact this configuration asks for, originals first."""
     tf, torch = Framework.tf, Framework.torch
     found: list[Artifact] = []

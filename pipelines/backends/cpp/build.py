@@ -4,6 +4,7 @@ import logging
 import shutil
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,18 @@ def build(cpp: CppConfig, source: Path, build_dir: Path, outputs: list[Path]) ->
     }
     jsonfile.write(destination[BUILD_INFO], info, sort_keys=True)
     return info
+
+
+LIBRARY_TARGET = "ckpt2cpp"
+
+
+def build_library(cpp: CppConfig, source: Path, build_dir: Path) -> Path:
+    """libckpt2cpp.so (the C++ API on LiteRT) built alone in `build_dir`, where lib/ holds it
+    beside the runtime library; its path."""
+    fingerprint = check_lock()
+    prepare_build_dir(build_dir, fingerprint)
+    only_litert = replace(cpp, runtimes=[CppRuntime.litert])
+    _run(configure_command(source, build_dir, only_litert, toolchain.libraries()), "cmake configure")
+    _run(["cmake", "--build", str(build_dir), "-j", str(cpp.jobs), "--target", LIBRARY_TARGET],
+         f"building {LIBRARY_TARGET}")  # fmt: skip
+    return build_dir / "lib" / f"lib{LIBRARY_TARGET}.so"

@@ -1,0 +1,123 @@
+"""The README of one bundle: how to build and call it, what goes in and out, and the numbers the
+evaluation and the bundle's own proof measured."""
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CPP_DTYPES = {"int32": "Int32", "int64": "Int64"}
+
+
+def snippet(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> str:
+    """A program that calls the model: each input fed one zero sample, the first output read."""
+    lines = ['#include "ckpt2cpp/model.h"', "", "int main() {",
+             '  auto model = ckpt2cpp::Model::load("model");  // this folder\'s model/']  # fmt: skip
+    for t in inputs:
+        count = int(np.prod(t["shape"]))
+        if t["dtype"] in CPP_DTYPES:
+            dtype, shape = CPP_DTYPES[t["dtype"]], ", ".join(map(str, t["shape"]))
+            size = f"{count} * sizeof(std::{t['dtype']}_t)"
+            lines.append(f"  ckpt2cpp::Array {t['name']}{{ckpt2cpp::Dtype::{dtype}, {{{shape}}}, "
+                         f"std::vector<unsigned char>({size})}};")  # fmt: skip
+        else:  # float32, or float32 quantized onto an int8/uint8 input
+            lines.append(f"  std::vector<float> {t['name']}({count});  // one sample, {t['shape']}")
+        lines.append(f'  model->set_input("{t["name"]}", {t["name"]});')
+    out = outputs[0]
+    lines += ["  model->run();",
+              f'  const ckpt2cpp::Array& y = model->output("{out["name"]}");  // {out["shape"]}',
+              "  return y.data.empty();", "}"]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _tensor_rows(tensors: list[dict[str, Any]]) -> list[str]:
+    rows = []
+    for t in tensors:
+        quantized = f"scale {t['scale']:.6g}, zero point {t['zero_point']}" if t.get("scale") else "-"
+        rows.append(f"| `{t['name']}` | {t['dtype']} | {t['shape']} | {quantized} |")
+    return rows
+
+
+def _accuracy(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "not evaluated (the artifact has no C++ cell in reports/cells.json)"
+    drop = cell.get("metric_drop")
+    verdict = "passed" if cell.get("passed") else "did NOT pass"
+    metric = f", task metric drop {drop:.3g}" if drop is not None else ""
+    return f"{verdict} its accuracy target ({cell.get('verdict', '')}){metric}"
+
+
+def render(name: str, sidecar: dict[str, Any], cell: dict[str, Any] | None,
+           record: dict[str, Any]) -> str:  # fmt: skip
+    """The bundle's README.md."""
+    example = record["proof"]["example"]
+    footprint = record["footprint"]
+    inputs, outputs = sidecar["inputs"], sidecar["outputs"]
+    evaluated = (
+        f"{cell['latency']['p50_ms']:.3f} ms p50 in the evaluation's C++ cell"
+        if cell and cell.get("latency") else "no C++ cell"
+    )  # fmt: skip
+    lines = [
+        f"# {name}: a ckpt2cpp deploy bundle",
+        "",
+        f"The `{name}` artifact ({sidecar.get('format')}, mode `{sidecar.get('mode', '-')}`) with "
+        f"the ckpt2cpp C++17 API and the runtime it needs, for {record['platform']} Linux. "
+        "Nothing else is needed on the target but glibc, libstdc++ and libgcc "
+        f"({', '.join(record['system_libraries'])}).",
+        "",
+        "## Build and run the example",
+        "",
+        "```sh",
+        "cmake -S examples -B build && cmake --build build",
+        "build/example model samples .        # writes <output>.npy, prints load time and p50",
+        "```",
+        "",
+        "Without CMake:",
+        "",
+        "```sh",
+        "g++ -std=c++17 -O2 examples/main.cpp -Iinclude -Llib -lckpt2cpp "
+        "-Wl,-rpath,\"$PWD/lib\" -o example",
+        "```",
+        "",
+        "In your own CMake project: `find_package(ckpt2cpp CONFIG REQUIRED PATHS <this folder>)`, "
+        "then `target_link_libraries(app PRIVATE ckpt2cpp::ckpt2cpp)`.",
+        "",
+        "## Calling the model",
+        "",
+        "```cpp",
+        snippet(inputs, outputs),
+        "```",
+        "",
+        "`set_input` takes the input's own dtype, or float32 for an int8/uint8 input (quantized "
+        "with its scale and zero point); outputs come back float32 (int8/uint8 dequantized) or in "
+        "their integer dtype. Every failure throws `ckpt2cpp::Error` with one line naming the fix.",
+        "",
+        "| input | dtype | shape | quantization |",
+        "|---|---|---|---|",
+        *_tensor_rows(inputs),
+        "",
+        "| output | dtype | shape | quantization |",
+        "|---|---|---|---|",
+        *_tensor_rows(outputs),
+        "",
+        "## Measured",
+        "",
+        f"- Accuracy against the original model: {_accuracy(cell)}.",
+        f"- Latency: {evaluated}; this bundle's example, built elsewhere with a scrubbed "
+        f"environment: load {example['load_ms']:.1f} ms, first inference {example['first_ms']:.2f} "
+        f"ms, p50 {example['p50_ms']:.3f} ms, peak RSS {example['peak_rss_mb']:.1f} MB "
+        f"(1 thread, on {record['proof']['machine']}).",
+        f"- Its outputs equal the same artifact's Python (LiteRT) outputs bit for bit on the "
+        f"{record['samples']} bundled samples.",
+        f"- Size: model {footprint['model_mb']} MB, libraries {footprint['libraries_mb']} MB, "
+        f"{footprint['total_mb']} MB in all.",
+        "",
+        "`bundle.json` records every check; `sha256sum -c SHA256SUMS` verifies the files. The "
+        "licences of the bundled libraries are in `licenses/`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(bundle: Path, text: str) -> None:
+    (bundle / "README.md").write_text(text)
