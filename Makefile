@@ -8,7 +8,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup test-deps toolchain deps run test lint typecheck bench
+.PHONY: setup arm64-litert test-deps toolchain deps run test lint typecheck bench
 
 setup: $(STAMP)
 
@@ -16,7 +16,19 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(MAKE) --no-print-directory arm64-litert
 	touch $@
+
+# LiteRT's aarch64 library, for the ARM64 deploy bundles: the same ai-edge-litert release's
+# manylinux aarch64 wheel, unpacked into .venv/aarch64 (pip fetches it; nothing is installed).
+ARM64_LITERT := $(VENV)/aarch64/ai_edge_litert/libLiteRt.so
+arm64-litert: $(ARM64_LITERT)
+$(ARM64_LITERT):
+	rm -rf $(VENV)/aarch64 && mkdir -p $(VENV)/aarch64
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
+	  --platform manylinux_2_27_aarch64 -d $(VENV)/aarch64 \
+	  "ai-edge-litert==$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("ai-edge-litert"))')"
+	cd $(VENV)/aarch64 && $(BIN)/python -m zipfile -e ai_edge_litert-*.whl . && rm ai_edge_litert-*.whl
 
 # What the tests use beyond .venv: Chromium, sshd, and moto's S3 server (see the script).
 test-deps:

@@ -96,6 +96,13 @@ class CppRuntime(Enum):
     litert = "litert"
 
 
+class Platform(Enum):
+    """Where a deploy bundle runs (package.platforms)."""
+
+    x86_64 = "x86_64"
+    aarch64 = "aarch64"
+
+
 class Workspace(Enum):
     """Where a sweep job runs its experiment."""
 
@@ -117,6 +124,8 @@ def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
 # CMake copies CMAKE_CXX_FLAGS into the command lines of its generated Makefiles, which make hands
 # to /bin/sh, so `;`, `|`, `&`, quotes, backticks or `$` in a flag would run as shell commands.
 CXX_FLAG = re.compile(r"-[A-Za-z0-9_=.,+:/-]+")
+# A QEMU CPU model name, passed as one argument to qemu-aarch64 -cpu.
+QEMU_CPU = re.compile(r"[a-z][a-z0-9-]*")
 # A DVC remote name, which the sweep passes as an argument (never an option) to `dvc remote`.
 REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -525,6 +534,12 @@ class PackageConfig:
 
     # artifact names (tflite/int8, ...) or `best`: per runtime, the fastest C++ cell that passed
     artifacts: list[str] = field(default_factory=lambda: ["best"])
+    # aarch64: LiteRT bundles cross-built for 64-bit ARM and proven under qemu-aarch64
+    platforms: list[Platform] = field(default_factory=lambda: list(Platform))
+    # the QEMU CPU models the ARM64 proof runs on: the cores a bundle is said to run on (or not)
+    arm_cpus: list[str] = field(
+        default_factory=lambda: ["cortex-a76", "neoverse-n1", "cortex-a72", "max"]
+    )
     samples: int = 4  # evaluation samples shipped with each bundle, run by its example
     runs: int = 50  # timed runs of the example in the bundle's proof (its p50)
 
@@ -536,6 +551,9 @@ class PackageConfig:
                  self.artifacts, "names without repeats")  # fmt: skip
         _require(self.samples > 0, "package.samples", self.samples, "integers > 0")
         _require(self.runs > 0, "package.runs", self.runs, "integers > 0")
+        for index, cpu in enumerate(self.arm_cpus):
+            _require(QEMU_CPU.fullmatch(cpu) is not None, f"package.arm_cpus[{index}]", cpu,
+                     "QEMU CPU model names (qemu-aarch64 -cpu help), e.g. cortex-a76")  # fmt: skip
 
 
 @dataclass

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need beyond .venv, installed if missing and if we are allowed to:
 #  - Debian packages: chromium + chromium-driver (the report in a browser), openssh-server
-#    (the SSH remote on 127.0.0.1);
+#    (the SSH remote on 127.0.0.1), g++-aarch64-linux-gnu + qemu-user (the ARM64 bundles,
+#    cross-built and run under emulation);
 #  - .venv-moto: moto's S3 server in its own venv (moto[server] wants a newer botocore than
 #    dvc-s3 accepts, so it cannot share .venv).
 # A test whose tool could not be installed skips and says why.
@@ -10,6 +11,8 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v aarch64-linux-gnu-g++ >/dev/null || missing+=(g++-aarch64-linux-gnu)
+command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; else SUDO=none; fi
   if [ "$SUDO" = none ]; then

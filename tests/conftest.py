@@ -189,6 +189,7 @@ DIGITS = [
     "trace.methods=[trace,aoti]",
     "evaluate.tf_bf16=false",
     "evaluate.start_together=2",  # load times do not matter here: two cells load at once
+    "package.platforms=[x86_64]",  # the sr project proves the ARM64 bundles (QEMU is slow)
 ]
 
 
@@ -229,6 +230,7 @@ TINY = [
     "evaluate.rounds=1",
     "evaluate.tf_bf16=false",
     "evaluate.start_together=2",
+    "package.platforms=[x86_64]",  # the sr project proves the ARM64 bundles (QEMU is slow)
 ]
 
 

@@ -138,6 +138,7 @@ def overrides(entry: Entry) -> list[str]:
         *_signature(entry),
         f"data.eval_samples={SAMPLES}",
         f"quantize.calibration_samples={SAMPLES}",
+        "package.platforms=[x86_64]",  # the sr project proves the ARM64 bundles (QEMU is slow)
         "quantize.modes=[float32,int8]",
         "trace.methods=[trace,script,aoti]",
         "evaluate.warmup=1",

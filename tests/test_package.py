@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.config import ConfigError, PackageConfig, packageable_names
+from pipelines.config import ConfigError, PackageConfig, Platform, packageable_names
 from pipelines.errors import PipelineError
 from pipelines.package import proof
 from pipelines.package.choose import cpp_cells
 from pipelines.package.libraries import SYSTEM
+from pipelines.package.platforms import Target, target
 
 SCRUBBED = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
@@ -24,15 +25,16 @@ def summary(project: Path) -> dict:
     return json.loads((project / "dist" / "bundles.json").read_text())
 
 
-def the_litert_bundle(project: Path) -> str:
-    (name,) = summary(project)["bundles"]
+def the_litert_bundle(project: Path, platform: str = "x86_64") -> str:
+    """The folder name of the project's one bundle for `platform`."""
+    (name,) = [n for n, r in summary(project)["bundles"].items() if r["platform"] == platform]
     return name
 
 
-def unpack(project: Path, destination: Path) -> Path:
+def unpack(project: Path, destination: Path, platform: str = "x86_64") -> Path:
     """The bundle's .tar.gz unpacked in `destination` (another folder than the one it was built
     in); the bundle's folder."""
-    folder = the_litert_bundle(project).replace("/", "-")
+    folder = the_litert_bundle(project, platform)
     with tarfile.open(project / "dist" / f"{folder}.tar.gz") as tar:
         tar.extractall(destination, filter="data")
     return destination / folder
@@ -49,12 +51,14 @@ def test_best_bundles_the_fastest_passing_litert_cell_and_says_why_others_are_sk
     litert = [c for c in cpp_cells(cells).values() if c["artifact"].startswith("tflite/") and c["passed"]]
     fastest = min(litert, key=lambda c: c["latency"]["p50_ms"])["artifact"]
     found = summary(sr_project)
-    assert list(found["bundles"]) == [fastest]
+    built = {(r["artifact"], r["platform"]) for r in found["bundles"].values()}
+    assert built == {(fastest, "x86_64"), (fastest, "aarch64")}, built
     # the fastest passing torch and tf cells, which the library cannot run yet: named, with why
     reasons = {name.split("/")[0]: reason for name, reason in found["skipped"].items()}
     assert sorted(reasons) == ["tf", "torch"], found["skipped"]
     assert "no torch backend" in reasons["torch"] and "no tf backend" in reasons["tf"]
-    metrics = json.loads((sr_project / "metrics/package.json").read_text())["bundles"][fastest]
+    rows = json.loads((sr_project / "metrics/package.json").read_text())["bundles"]
+    metrics = rows[the_litert_bundle(sr_project)]
     assert metrics["total_mb"] <= 12 and metrics["tar_gz_mb"] < metrics["total_mb"], metrics
     assert metrics["p50_ms"] > 0 and metrics["passed"] is True
 
@@ -68,7 +72,8 @@ def test_the_bundle_holds_exactly_what_it_needs_and_its_checksums_hold(sr_projec
     assert set(record["system_libraries"]) <= SYSTEM
     assert record["proof"]["runpaths"]["libckpt2cpp.so"] == ["$ORIGIN"]
     assert set(record["proof"]["libraries_resolved"].values()) == {"bundle", "system"}
-    assert all(d == 0 for d in record["proof"]["max_abs_vs_python"].values())
+    assert list(record["proof"]["runs"]) == ["host"] and record["proof"]["tolerance"] == 0
+    assert all(d == 0 for d in record["proof"]["runs"]["host"]["max_abs"].values())
     assert (bundle / "licenses" / "ai-edge-litert").is_dir()
     check = scrubbed(["sha256sum", "--check", "--quiet", "SHA256SUMS"], bundle)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -146,6 +151,38 @@ def test_the_example_reports_a_missing_sample_in_one_line(sr_project, tmp_path):
     errors = [x for x in ran.stderr.splitlines() if x.startswith("error: ")]  # LiteRT logs INFO lines
     assert ran.returncode == 1 and len(errors) == 1, ran.stderr
     assert errors[0].startswith("error: cannot read .npy file") and "input.npy" in errors[0]
+
+
+@pytest.mark.pipeline
+def test_the_arm64_bundle_is_cross_built_and_runs_right_under_qemu(sr_project, tmp_path):
+    """The ARM64 bundle holds aarch64 libraries, ran right on the Cortex-A76 and Neoverse-N1
+    models, reports every CPU model it tried (a wrong result included), and shows no time
+    measured under emulation as a speed."""
+    bundle = unpack(sr_project, tmp_path, "aarch64")
+    for library in (bundle / "lib").glob("*.so"):
+        header = subprocess.run(["readelf", "-h", str(library)], capture_output=True, text=True)
+        assert "AArch64" in header.stdout, library
+    record = json.loads((bundle / "bundle.json").read_text())
+    runs = record["proof"]["runs"]
+    assert set(runs) == {"cortex-a76", "neoverse-n1", "cortex-a72", "max"}
+    assert runs["cortex-a76"]["status"] == runs["neoverse-n1"]["status"] == "ok", runs
+    assert all(r["status"] in ("ok", "wrong", "refused", "crashed", "failed") for r in runs.values())
+    assert all("example" not in r for r in runs.values())  # no emulated timings kept
+    assert record["proof"]["runpaths"]["libckpt2cpp.so"] == ["$ORIGIN"]
+    for cpu, run in runs.items():
+        if run["status"] == "ok":
+            assert max(run["max_abs"].values()) <= record["proof"]["tolerance"], (cpu, run)
+    row = json.loads((sr_project / "metrics/package.json").read_text())["bundles"][bundle.name]
+    assert row["p50_ms"] is None and row["load_ms"] is None and row["total_mb"] <= 12
+    assert "cortex-a76" in row["runs_right_on"]
+    readme = (bundle / "README.md").read_text()
+    assert "not speeds" in readme and "| `cortex-a76` | runs, outputs right |" in readme
+
+
+def test_a_missing_cross_toolchain_skips_arm64_in_one_line_naming_the_package():
+    arm = Target(Platform.aarch64, "no-such-aarch64-g++", Path("/nonexistent/libLiteRt.so"))
+    assert "apt-get install g++-aarch64-linux-gnu" in (arm.unavailable() or "")
+    assert target(Platform.x86_64).unavailable() is None
 
 
 def test_an_unknown_artifact_name_is_a_config_error_listing_the_names():

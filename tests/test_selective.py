@@ -79,6 +79,7 @@ OUTLIER_PROJECT = [
     "model.keras._target_=tests.user_model.build_keras_outlier_channel",
     "model.torch=null",
     "model.torch_weights=null",
+    "package.platforms=[x86_64]",  # the sr project proves the ARM64 bundles (QEMU is slow)
     "model.share_weights=false",
     "model.input_shape=[1,16,16,3]",
     "data.eval_samples=8",

@@ -24,6 +24,7 @@ USER = [
     "model.input_shape=[1,16,16,3]",
     "trace.methods=[script]",
     "evaluate.start_together=2",
+    "package.platforms=[x86_64]",  # the sr project proves the ARM64 bundles (QEMU is slow)
 ]
 
 

@@ -13,7 +13,6 @@
 
 import gzip
 import hashlib
-import importlib.metadata
 import shutil
 import tarfile
 from pathlib import Path
@@ -46,14 +45,15 @@ def lay_out(bundle: Path, model_files: list[Path], library: Path, runtime_libs: 
     write_licenses(bundle / "licenses", runtime_libs)
 
 
-def _distribution_of(library: Path) -> importlib.metadata.Distribution | None:
-    """The installed wheel whose files include `library`."""
-    for dist in importlib.metadata.distributions():
-        root = Path(str(dist.locate_file("")))
-        if library.resolve().is_relative_to(root.resolve()) and any(
-            root / str(f) == library for f in dist.files or ()
-        ):
-            return dist
+def _dist_info(library: Path) -> Path | None:
+    """The .dist-info folder of the wheel that installed `library` (its RECORD lists it)."""
+    root = library.parent.parent
+    relative = library.relative_to(root).as_posix()
+    for info in sorted(root.glob("*.dist-info")):
+        record = info / "RECORD"
+        listed = record.read_text().splitlines() if record.is_file() else []
+        if any(line.split(",")[0] == relative for line in listed):
+            return info
     return None
 
 
@@ -61,14 +61,14 @@ def write_licenses(folder: Path, libraries: list[Path]) -> None:
     """The licence files of the wheels the bundled libraries come from, one folder per wheel."""
     folder.mkdir()
     for library in libraries:
-        dist = _distribution_of(library)
-        if dist is None:
+        info = _dist_info(library)
+        if info is None:
             continue
-        target = folder / dist.metadata["Name"]
-        for file in dist.files or ():
-            if any(word in file.name.upper() for word in LICENSE_WORDS):
-                target.mkdir(exist_ok=True)
-                shutil.copy2(Path(str(dist.locate_file(file))), target / file.name)
+        name = info.name.split("-")[0].replace("_", "-")
+        for file in sorted(info.rglob("*")):
+            if file.is_file() and any(word in file.name.upper() for word in LICENSE_WORDS):
+                (folder / name).mkdir(exist_ok=True)
+                shutil.copy2(file, folder / name / file.name)
 
 
 def megabytes(paths: list[Path]) -> float:

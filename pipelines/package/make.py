@@ -8,23 +8,23 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from pipelines import data, paths, sidecar, tensors, toolchain
+from pipelines import data, jsonfile, paths, sidecar, tensors
 from pipelines.backends.cpp.build import build_library
 from pipelines.backends.registry import python_runner
 from pipelines.config import Config
 from pipelines.errors import PipelineError
-from pipelines.package import bundle, proof, readme
+from pipelines.package import bundle, platforms, proof, readme
 from pipelines.package.choose import Choice, choose
 from pipelines.package.libraries import closure
+from pipelines.package.platforms import Target
 from pipelines.tensors import Tensors
 
 log = logging.getLogger(__name__)
-PLATFORM = "x86_64"
 
 
-def folder_name(artifact: str) -> str:
-    """`tflite/int8` -> `tflite-int8`."""
-    return artifact.replace("/", "-")
+def folder_name(artifact: str, target: Target) -> str:
+    """`tflite/int8` on aarch64 -> `tflite-int8-aarch64`."""
+    return f"{artifact.replace('/', '-')}-{target.platform.value}"
 
 
 def python_outputs(choice: Choice, cfg: Config, samples: Tensors) -> Tensors:
@@ -36,29 +36,47 @@ def python_outputs(choice: Choice, cfg: Config, samples: Tensors) -> Tensors:
     return tensors.concat(results)
 
 
-def bundle_one(choice: Choice, cfg: Config, library: Path, samples: Tensors, dist: Path) -> dict[str, Any]:
-    """Lay out, prove and archive the bundle of `choice`; its record."""
+def tolerance(choice: Choice, cfg: Config, target: Target) -> float:
+    """How far the bundle's outputs may be from the host's Python outputs: not at all on the
+    host (the same runtime); on another platform, the artifact's tolerance against the original
+    model, or for a quantized mode as far as the host's own C++ cell is from the original."""
+    if not target.emulated:
+        return 0.0
+    assert choice.artifact is not None
+    listed = cfg.evaluate.tolerances.get(choice.artifact.kind)
+    if listed is not None:
+        return listed
+    errors = (choice.cell or {}).get("errors") or {}
+    return float(errors.get("max_abs", 0.0))
+
+
+def bundle_one(choice: Choice, cfg: Config, target: Target, library: Path, samples: Tensors,
+               expected: Tensors, dist: Path) -> dict[str, Any]:  # fmt: skip
+    """Lay out, prove and archive the bundle of `choice` for `target`; its record."""
     assert choice.artifact is not None
     artifact = choice.artifact.path
     described = sidecar.read(artifact, sidecar.TFLite)
-    names = [t["name"] for t in described["inputs"]]
-    if sorted(names) != sorted(samples):
+    names = sorted(t["name"] for t in described["inputs"])
+    if names != sorted(samples):
         raise PipelineError(f"{choice.name} takes inputs {names}, the evaluation set has "
                             f"{sorted(samples)} (rebuild it: dvc repro)")  # fmt: skip
-    runtime_libs, system = closure(library, toolchain.libraries().runtime_dirs())
-    folder = dist / folder_name(choice.name)
+    runtime_libs, system = closure(library, [target.litert_library.parent])
+    folder = dist / folder_name(choice.name, target)
     model_files = [artifact, sidecar.sidecar_path(artifact)]
     bundle.lay_out(folder, model_files, library, runtime_libs, samples)
-    expected = python_outputs(choice, cfg, samples)
+    package = cfg.package
+    checks = proof.prove(folder, target, expected, package.runs, tolerance(choice, cfg, target),
+                         package.arm_cpus)  # fmt: skip
     record: dict[str, Any] = {
         "artifact": choice.name,
         "runtime": choice.artifact.cpp_runtime.name if choice.artifact.cpp_runtime else None,
-        "platform": PLATFORM,
+        "platform": target.platform.value,
+        "emulated": target.emulated,
         "samples": tensors.count(samples),
         "system_libraries": system,
         "libraries": [p.name for p in (library, *runtime_libs)],
         "evaluation": _evaluated(choice.cell),
-        "proof": proof.prove(folder, expected, cfg.package.runs),
+        "proof": checks,
         "footprint": {
             "model_mb": bundle.megabytes(model_files),
             "libraries_mb": bundle.megabytes([library, *runtime_libs]),
@@ -83,35 +101,61 @@ def _evaluated(cell: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def footprint_row(record: dict[str, Any]) -> dict[str, Any]:
-    """The "what would I ship?" numbers of one bundle (dvc metrics)."""
-    example, evaluated = record["proof"]["example"], record["evaluation"] or {}
-    return {
+    """The "what would I ship?" numbers of one bundle (dvc metrics). Times under emulation are
+    not speeds: an ARM64 bundle has none, only the CPU models it ran right on."""
+    runs, evaluated = record["proof"]["runs"], record["evaluation"] or {}
+    example = {} if record["emulated"] else runs["host"]["example"]
+    row = {
         **record["footprint"],
-        "load_ms": example["load_ms"],
-        "first_ms": example["first_ms"],
-        "p50_ms": example["p50_ms"],
-        "peak_rss_mb": example["peak_rss_mb"],
+        **{key: example.get(key) for key in ("load_ms", "first_ms", "p50_ms", "peak_rss_mb")},
         "metric_drop": evaluated.get("metric_drop"),
         "passed": evaluated.get("passed"),
     }
+    if record["emulated"]:
+        row["runs_right_on"] = sorted(cpu for cpu, r in runs.items() if r["status"] == "ok")
+    return row
+
+
+def available_targets(cfg: Config) -> tuple[list[Target], dict[str, str]]:
+    """The platforms of package.platforms that can be built and proven here, and why each
+    other one cannot."""
+    found, skipped = [], {}
+    for platform in cfg.package.platforms:
+        candidate = platforms.target(platform)
+        why = candidate.unavailable()
+        if why is None:
+            found.append(candidate)
+        else:
+            log.warning("no %s bundles: %s", platform.value, why)
+            skipped[platform.value] = why
+    return found, skipped
 
 
 def package(cfg: Config, cells: list[dict[str, Any]], dist: Path) -> dict[str, Any]:
-    """Write every chosen bundle into `dist`; the summary (also dist/bundles.json)."""
+    """Write every chosen bundle for every available platform into `dist`; the summary (also
+    dist/bundles.json)."""
     choices = choose(cfg, cells)
     wanted = [c for c in choices if c.skipped is None]
     skipped = {c.name: c.skipped for c in choices if c.skipped is not None}
     for name, reason in skipped.items():
         log.warning("not packaged: %s: %s", name, reason)
+    targets, platforms_skipped = available_targets(cfg)
     dist.mkdir()
     records: dict[str, Any] = {}
-    if wanted:
-        library = build_library(cfg.cpp, Path("cpp"), paths.PACKAGE_BUILD_DIR)
+    if wanted and targets:
         inputs, _ = data.load_eval(paths.DATASET, cfg.model)
         samples = tensors.rows(inputs, 0, min(cfg.package.samples, tensors.count(inputs)))
         samples = {name: np.ascontiguousarray(a) for name, a in samples.items()}
-        for choice in tqdm(wanted, desc="package", unit="bundle"):
-            records[choice.name] = bundle_one(choice, cfg, library, samples, dist)
-    summary = {"bundles": records, "skipped": skipped}
-    bundle.jsonfile.write(dist / "bundles.json", summary, sort_keys=True)
+        expected = {c.name: python_outputs(c, cfg, samples) for c in wanted}
+        for target in targets:
+            build_dir = paths.PACKAGE_BUILD_DIR / target.platform.value
+            library = build_library(cfg.cpp, Path("cpp"), build_dir, target.litert_library,
+                                    target.cmake_flags())  # fmt: skip
+            for choice in tqdm(wanted, desc=f"package {target.platform.value}", unit="bundle"):
+                folder = folder_name(choice.name, target)
+                records[folder] = bundle_one(
+                    choice, cfg, target, library, samples, expected[choice.name], dist
+                )
+    summary = {"bundles": records, "skipped": skipped, "platforms_skipped": platforms_skipped}
+    jsonfile.write(dist / "bundles.json", summary, sort_keys=True)
     return summary

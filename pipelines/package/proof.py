@@ -7,6 +7,7 @@ import logging
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -17,6 +18,7 @@ import numpy as np
 
 from pipelines.errors import PipelineError
 from pipelines.package.libraries import SYSTEM, dynamic_entries
+from pipelines.package.platforms import Target
 from pipelines.tensors import Tensors
 
 log = logging.getLogger(__name__)
@@ -60,11 +62,12 @@ def _run(command: list[str], env: dict[str, str], what: str) -> subprocess.Compl
     return result
 
 
-def resolved_libraries(example: Path, bundle: Path, env: dict[str, str]) -> dict[str, str]:
-    """Each library `example` loads (ldd), checked: a system library, or a file inside
-    `bundle`. Anything else, or a library not found, fails in one line."""
+def resolved_libraries(trace: list[str], bundle: Path, env: dict[str, str]) -> dict[str, str]:
+    """Each library the example loads (`trace`: ldd, or the loader's own listing under QEMU),
+    checked: a system library, or a file inside `bundle`. Anything else, or a library not found,
+    fails in one line."""
     found: dict[str, str] = {}
-    for line in _run(["ldd", str(example)], env, "ldd").stdout.splitlines():
+    for line in _run(trace, env, "listing the example's libraries").stdout.splitlines():
         match = LDD_LINE.match(line)
         if not match:
             continue
@@ -107,42 +110,78 @@ def compare(produced: Path, expected: Tensors) -> dict[str, float]:
     return differences
 
 
-def prove(bundle: Path, expected: Tensors, runs: int) -> dict[str, Any]:
-    """Move `bundle`, build and run its example there; the checks and measurements made.
-    The outputs must equal `expected` (Python, same runtime) bit for bit."""
+def run_example(command: list[str], env: dict[str, str], out: Path, expected: Tensors,
+                tolerance: float, timed: bool) -> dict[str, Any]:  # fmt: skip
+    """One run of the built example on the bundled samples, judged against `expected`:
+    ok (within `tolerance`), wrong (outside it), refused (SIGILL: an instruction this CPU does
+    not have), crashed (another signal) or failed (its own error line). With `timed`, what the
+    example measured too (not under emulation, where times are not speeds)."""
+    out.mkdir()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        code = result.returncode
+        signal_number = -code if code < 0 else code - 128 if code > 128 else 0
+        refused = signal_number == signal.SIGILL
+        status = ("refused" if refused else "crashed") if signal_number else "failed"
+        errors = [x for x in result.stderr.splitlines() if x.startswith("error: ")]
+        detail = errors[-1] if errors else f"exit {code}"
+        if signal_number:
+            detail = f"killed by {signal.Signals(signal_number).name}"
+        return {"status": status, "detail": detail}
+    stats = STATS.search(result.stdout)
+    if stats is None:
+        raise PipelineError(f"the example printed no timing line: {result.stdout.strip()!r}")
+    differences = compare(out, expected)
+    worst = max(differences.values(), default=0.0)
+    found: dict[str, Any] = {"status": "ok" if worst <= tolerance else "wrong", "max_abs": differences}
+    if timed:
+        found["example"] = {key: float(value) for key, value in stats.groupdict().items()}
+    return found
+
+
+def prove(bundle: Path, target: Target, expected: Tensors, runs: int, tolerance: float,
+          cpus: list[str]) -> dict[str, Any]:  # fmt: skip
+    """Move `bundle`, build its example there for `target` with a scrubbed environment, check
+    what it loads, and run it (on the host; under QEMU as each of `cpus` for ARM). Fails unless
+    a run is within `tolerance` of `expected` (the same artifact in Python on the host); the
+    checks and runs made."""
     require_tools()
     with tempfile.TemporaryDirectory(prefix="ckpt2cpp-proof-") as scratch:
         root = Path(scratch)
         moved = root / "elsewhere" / bundle.name
         shutil.copytree(bundle, moved, symlinks=True)
         env = scrubbed_env(root)
-        build, out = root / "build", root / "out"
-        out.mkdir()
+        build = root / "build"
         started = time.perf_counter()
-        _run(["cmake", "-S", str(moved / "examples"), "-B", str(build)], env, "configuring the example")
+        configure = ["cmake", "-S", str(moved / "examples"), "-B", str(build), *target.cmake_flags()]
+        _run(configure, env, "configuring the example")
         _run(["cmake", "--build", str(build)], env, "building the example")
         build_s = time.perf_counter() - started
-        libraries = resolved_libraries(build / "example", moved, env)
+        example = build / "example"
+        libraries = resolved_libraries(target.loader_trace(example), moved, env)
         runpaths = check_runpaths(moved / "lib")
-        result = _run(
-            [str(build / "example"), str(moved / "model"), str(moved / "samples"), str(out), str(runs)],
-            env,
-            "running the example",
-        )
-        stats = STATS.search(result.stdout)
-        if stats is None:
-            raise PipelineError(f"the example printed no timing line: {result.stdout.strip()!r}")
-        differences = compare(out, expected)
-    if any(differences.values()):
-        raise PipelineError(
-            f"the bundle's outputs differ from Python's on the same runtime: max abs {differences}"
-        )
-    log.info("%s: built in %.1f s elsewhere, outputs equal Python's", bundle.name, build_s)
+        results = {}
+        for cpu in cpus if target.emulated else ["host"]:
+            prefix = target.runner(cpu, root / f"cpuinfo-{cpu}")
+            timed = 1 if target.emulated else runs  # emulated times are not speeds: no timing runs
+            command = [*prefix, str(example), str(moved / "model"), str(moved / "samples"),
+                       str(root / f"out-{cpu}"), str(timed)]  # fmt: skip
+            results[cpu] = run_example(
+                command, env, root / f"out-{cpu}", expected, tolerance, not target.emulated
+            )
+            log.info("%s on %s: %s", bundle.name, cpu, results[cpu]["status"])
+    if not any(r["status"] == "ok" for r in results.values()):
+        raise PipelineError(f"{bundle.name} ran right nowhere: {_summary(results)}")
     return {
         "machine": cpu_model(),
         "relocated_build_s": round(build_s, 2),
         "libraries_resolved": libraries,
         "runpaths": runpaths,
-        "max_abs_vs_python": differences,
-        "example": {key: float(value) for key, value in stats.groupdict().items()},
+        "tolerance": tolerance,
+        "runs": results,
     }
+
+
+def _summary(results: dict[str, dict[str, Any]]) -> str:
+    return "; ".join(f"{cpu}: {r['status']} ({r.get('detail') or r.get('max_abs')})"
+                     for cpu, r in results.items())  # fmt: skip

@@ -47,18 +47,63 @@ def _accuracy(cell: dict[str, Any] | None) -> str:
     return f"{verdict} its accuracy target ({cell.get('verdict', '')}){metric}"
 
 
-def render(name: str, sidecar: dict[str, Any], cell: dict[str, Any] | None,
-           record: dict[str, Any]) -> str:  # fmt: skip
-    """The bundle's README.md."""
-    example = record["proof"]["example"]
-    footprint = record["footprint"]
-    inputs, outputs = sidecar["inputs"], sidecar["outputs"]
+def _host_lines(record: dict[str, Any], cell: dict[str, Any] | None) -> list[str]:
+    example = record["proof"]["runs"]["host"]["example"]
     evaluated = (
         f"{cell['latency']['p50_ms']:.3f} ms p50 in the evaluation's C++ cell"
         if cell and cell.get("latency") else "no C++ cell"
     )  # fmt: skip
+    return [
+        f"- Latency: {evaluated}; this bundle's example, built elsewhere with a scrubbed "
+        f"environment: load {example['load_ms']:.1f} ms, first inference {example['first_ms']:.2f} "
+        f"ms, p50 {example['p50_ms']:.3f} ms, peak RSS {example['peak_rss_mb']:.1f} MB "
+        f"(1 thread, on {record['proof']['machine']}).",
+        f"- Its outputs equal the same artifact's Python (LiteRT) outputs bit for bit on the "
+        f"{record['samples']} bundled samples.",
+    ]
+
+
+STATUS = {
+    "ok": "runs, outputs right",
+    "wrong": "runs, outputs WRONG",
+    "refused": "does not run (SIGILL: the library needs a newer core)",
+    "crashed": "crashes",
+    "failed": "fails",
+}
+
+
+def _emulated_lines(record: dict[str, Any]) -> list[str]:
+    proof = record["proof"]
+    rows = []
+    for cpu, run in proof["runs"].items():
+        worst = max(run.get("max_abs", {}).values(), default=None)
+        shown = "-" if worst is None else f"{worst:.3g}"
+        rows.append(f"| `{cpu}` | {STATUS[run['status']]} | {shown} | {run.get('detail', '')} |")
+    return [
+        f"- Proven under `qemu-aarch64` (cross-built on {proof['machine']}) on these emulated "
+        f"CPU models, against the host's Python outputs (allowed: max abs {proof['tolerance']:.3g}). "
+        "Times under emulation are not speeds and are not given.",
+        "",
+        "| CPU model | result | max abs vs host | detail |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+
+
+def render(name: str, sidecar: dict[str, Any], cell: dict[str, Any] | None,
+           record: dict[str, Any]) -> str:  # fmt: skip
+    """The bundle's README.md."""
+    footprint = record["footprint"]
+    inputs, outputs = sidecar["inputs"], sidecar["outputs"]
+    cross = (
+        ["", "Cross-building on x86-64 (Debian: `g++-aarch64-linux-gnu`): add "
+         "`-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 "
+         "-DCMAKE_CXX_COMPILER=aarch64-linux-gnu-g++` to the first cmake command."]
+        if record["emulated"] else []
+    )  # fmt: skip
+    measured = _emulated_lines(record) if record["emulated"] else _host_lines(record, cell)
     lines = [
-        f"# {name}: a ckpt2cpp deploy bundle",
+        f"# {name} for {record['platform']}: a ckpt2cpp deploy bundle",
         "",
         f"The `{name}` artifact ({sidecar.get('format')}, mode `{sidecar.get('mode', '-')}`) with "
         f"the ckpt2cpp C++17 API and the runtime it needs, for {record['platform']} Linux. "
@@ -71,6 +116,7 @@ def render(name: str, sidecar: dict[str, Any], cell: dict[str, Any] | None,
         "cmake -S examples -B build && cmake --build build",
         "build/example model samples .        # writes <output>.npy, prints load time and p50",
         "```",
+        *cross,
         "",
         "Without CMake:",
         "",
@@ -102,13 +148,8 @@ def render(name: str, sidecar: dict[str, Any], cell: dict[str, Any] | None,
         "",
         "## Measured",
         "",
-        f"- Accuracy against the original model: {_accuracy(cell)}.",
-        f"- Latency: {evaluated}; this bundle's example, built elsewhere with a scrubbed "
-        f"environment: load {example['load_ms']:.1f} ms, first inference {example['first_ms']:.2f} "
-        f"ms, p50 {example['p50_ms']:.3f} ms, peak RSS {example['peak_rss_mb']:.1f} MB "
-        f"(1 thread, on {record['proof']['machine']}).",
-        f"- Its outputs equal the same artifact's Python (LiteRT) outputs bit for bit on the "
-        f"{record['samples']} bundled samples.",
+        f"- Accuracy against the original model (evaluated on the host): {_accuracy(cell)}.",
+        *measured,
         f"- Size: model {footprint['model_mb']} MB, libraries {footprint['libraries_mb']} MB, "
         f"{footprint['total_mb']} MB in all.",
         "",
