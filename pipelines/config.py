@@ -125,7 +125,7 @@ def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
 # to /bin/sh, so `;`, `|`, `&`, quotes, backticks or `$` in a flag would run as shell commands.
 CXX_FLAG = re.compile(r"-[A-Za-z0-9_=.,+:/-]+")
 # A QEMU CPU model name, passed as one argument to qemu-aarch64 -cpu.
-QEMU_CPU = re.compile(r"[a-z][a-z0-9-]*")
+QEMU_CPU = re.compile(r"[a-z][a-z0-9-]*(,[a-z0-9]+=[a-z0-9]+)*")  # max,sme=off
 # A DVC remote name, which the sweep passes as an argument (never an option) to `dvc remote`.
 REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -522,6 +522,10 @@ class SweepConfig:
         )
 
 
+# Raspberry Pi 3 and 4 (ARMv8.0), phone and server cores, and QEMU's newest without and with SME
+ARM_CPUS = ("cortex-a53", "cortex-a72", "cortex-a76", "neoverse-n1", "max,sme=off", "max")
+
+
 def packageable_names() -> list[str]:
     """Every artifact a C++ runner runs, by its evaluation name (tflite/int8, torch/aoti, ...)."""
     tf = [f"tf/{name}{bf16}" for name in ("savedmodel", "frozen") for bf16 in ("", "_bf16")]
@@ -537,9 +541,7 @@ class PackageConfig:
     # aarch64: LiteRT bundles cross-built for 64-bit ARM and proven under qemu-aarch64
     platforms: list[Platform] = field(default_factory=lambda: list(Platform))
     # the QEMU CPU models the ARM64 proof runs on: the cores a bundle is said to run on (or not)
-    arm_cpus: list[str] = field(
-        default_factory=lambda: ["cortex-a76", "neoverse-n1", "cortex-a72", "max"]
-    )
+    arm_cpus: list[str] = field(default_factory=lambda: list(ARM_CPUS))
     samples: int = 4  # evaluation samples shipped with each bundle, run by its example
     runs: int = 50  # timed runs of the example in the bundle's proof (its p50)
 
@@ -553,7 +555,7 @@ class PackageConfig:
         _require(self.runs > 0, "package.runs", self.runs, "integers > 0")
         for index, cpu in enumerate(self.arm_cpus):
             _require(QEMU_CPU.fullmatch(cpu) is not None, f"package.arm_cpus[{index}]", cpu,
-                     "QEMU CPU model names (qemu-aarch64 -cpu help), e.g. cortex-a76")  # fmt: skip
+                     "QEMU CPU models (qemu-aarch64 -cpu help), e.g. cortex-a76, max,sme=off")  # fmt: skip
 
 
 @dataclass

@@ -6,6 +6,7 @@ does with it, rewrite the table with `CKPT2CPP_WRITE_GALLERY=1 pytest tests/test
 """
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -274,3 +275,21 @@ def test_the_readme_gallery_table_is_the_result_of_this_run(gallery_projects):
         "the README gallery table differs from this run: rewrite it with "
         "CKPT2CPP_WRITE_GALLERY=1 pytest tests/test_gallery.py"
     )
+
+
+def test_the_two_input_network_gets_a_bundle_whose_example_feeds_both_inputs_by_name(
+    gallery_projects,
+):
+    """The package stage bundled the two-input, two-output network: its samples are one file
+    per input name, and the example, built and run elsewhere, gave both outputs bit for bit as
+    Python's LiteRT did."""
+    project = gallery_projects["two_io"]
+    bundles = json.loads((project / "dist/bundles.json").read_text())["bundles"]
+    (name,) = bundles
+    record = bundles[name]
+    assert record["platform"] == "x86_64" and record["artifact"].startswith("tflite/")
+    samples = sorted(p.name for p in (project / "dist" / name / "samples").glob("*.npy"))
+    assert samples == ["ids.npy", "image.npy"]
+    host = record["proof"]["runs"]["host"]
+    assert host["status"] == "ok" and sorted(host["max_abs"]) == ["logits", "mask"]
+    assert all(d == 0 for d in host["max_abs"].values())

@@ -39,6 +39,8 @@ REFUSED_AT_LOAD = {  # hostile values, refused when params.yaml is loaded
     "trace.device": HOSTILE,
     "cpp.cxx_flags": ["-O2", HOSTILE],
     "sweep.remote": HOSTILE,
+    "package.artifacts": [HOSTILE],
+    "package.arm_cpus": [HOSTILE],
     "evaluate.max_metric_drop": {HOSTILE: 1.0},
 }
 INPUT_PATHS = {  # read from anywhere, never written, never given to a subprocess

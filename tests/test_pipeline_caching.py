@@ -93,7 +93,7 @@ def test_a_new_toolchain_fingerprint_rebuilds_the_runners(sr_project):
     lock = sr_project / "cpp/toolchain.json"
     try:
         lock.write_text(lock.read_text().replace('"python"', '"python_"'))
-        assert plan(sr_project) == ["build_cpp"]
+        assert plan(sr_project) == ["build_cpp", "package"]  # both compile
         # a lock that does not describe this machine is refused, not built against
         result = run(["dvc", "repro", "build_cpp"], sr_project, check=False)
         assert result.returncode != 0

@@ -7,7 +7,8 @@ from tests.conftest import assert_up_to_date, lock_outs, run
 pytestmark = pytest.mark.pipeline
 
 # Every stage whose artifact must not depend on when or how often it was built. Not here:
-# build_cpp (the runners embed this checkout's absolute library paths) and evaluate (latency).
+# build_cpp (the runners embed this checkout's absolute library paths), evaluate (latency) and
+# package (its bundles record the example's timings).
 REPRODUCIBLE = ["checkpoint", "freeze", "savedmodel", "quantize@int8", "trace@trace"]
 
 

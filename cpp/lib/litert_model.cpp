@@ -18,8 +18,8 @@
 #include "common/owned.h"
 #include "common/stderr_capture.h"
 #include "lib/backends.h"
-#include "litert/litert_c_api.h"
-#include "litert/quantize.h"
+#include "lib/litert_c_api.h"
+#include "lib/quantize.h"
 
 namespace ckpt2cpp {
 

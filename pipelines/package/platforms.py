@@ -28,7 +28,7 @@ CPU revision\t: 0
 
 """
 ARM_PARTS = {"cortex-a53": "0xd03", "cortex-a72": "0xd08", "cortex-a76": "0xd0b",
-             "neoverse-n1": "0xd0c", "max": "0xd0b"}  # fmt: skip
+             "neoverse-n1": "0xd0c"}  # fmt: skip
 # Runs `$@` with the file `$0` mounted over /proc/cpuinfo, in a private mount namespace.
 WITH_ARM_CPUINFO = 'mount --bind "$0" /proc/cpuinfo && exec "$@"'
 
@@ -77,7 +77,7 @@ class Target:
         `cpu` with `cpuinfo` (an ARM /proc/cpuinfo for that CPU) mounted."""
         if not self.emulated:
             return []
-        cpuinfo.write_text(ARM_CPUINFO.format(part=ARM_PARTS.get(cpu or "", "0xd0b")))
+        cpuinfo.write_text(ARM_CPUINFO.format(part=ARM_PARTS.get(cpu or "", "0xd0b")))  # else A76
         qemu = ["qemu-aarch64", "-cpu", cpu or "max", "-L", str(ARM_SYSROOT)]
         return ["unshare", "-m", "--", "sh", "-c", WITH_ARM_CPUINFO, str(cpuinfo), *qemu]
 

@@ -1,7 +1,8 @@
 // Minimal declarations of the LiteRT C API exported by libLiteRt.so from the
-// ai-edge-litert 2.3.0 wheel (the wheel ships no headers). Only what
-// litert_runner uses. Every function returns a LiteRtStatus (0 = ok) unless
-// declared void. Layouts are for x86-64 and checked with static_asserts.
+// ai-edge-litert 2.3.0 wheels (which ship no headers). Only what the ckpt2cpp
+// library (lib/litert_model.cpp) uses. Every function returns a LiteRtStatus
+// (0 = ok) unless declared void. Layouts are those of LP64 Linux (x86-64 and
+// aarch64 alike) and checked with static_asserts.
 #pragma once
 
 #include <cstddef>
