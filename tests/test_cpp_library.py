@@ -63,6 +63,8 @@ def write_models(folder: Path) -> None:
         ),
         "two": (folder / "two/model.tflite", _convert(tf, two, two.serve.get_concrete_function())),
     }
+    # the int8 model also gets edge values, which Python and C++ must quantize alike
+    edges = np.array([[np.nan, np.inf, -np.inf, 1e9]], np.float32)
     samples = {
         "x": np.array([[0.25, -0.5, 0.75, -1.0]], np.float32),
         "a": np.array([[1.0, 2.5, -0.5]], np.float32),
@@ -70,16 +72,23 @@ def write_models(folder: Path) -> None:
     }
     for name, (path, content) in models.items():
         path.write_bytes(content)
-        runner = Interpreter(str(path)).get_signature_runner()
-        details_in, details_out = runner.get_input_details(), runner.get_output_details()
-        feed = {}
-        for tensor, details in details_in.items():
-            np.save(folder / f"{name}_{tensor}.npy", samples[tensor])
-            q = details["quantization"]
-            feed[tensor] = quantize(samples[tensor], *q, details["dtype"]) if q[0] else samples[tensor]
-        for tensor, value in runner(**feed).items():
-            q = details_out[tensor]["quantization"]
-            np.save(folder / f"{name}_{tensor}.npy", dequantize(value, *q) if q[0] else value)
+        python_litert_outputs(Interpreter(str(path)), folder, name, samples)
+    python_litert_outputs(Interpreter(str(models["int8"][0])), folder, "edges", {"x": edges})
+
+
+def python_litert_outputs(interpreter, folder: Path, name: str, samples) -> None:
+    """<name>_<input>.npy for each input and <name>_<output>.npy, what Python's LiteRT gives
+    for them (through the Python runner's quantization where the model is quantized)."""
+    runner = interpreter.get_signature_runner()
+    details_in, details_out = runner.get_input_details(), runner.get_output_details()
+    feed = {}
+    for tensor, details in details_in.items():
+        np.save(folder / f"{name}_{tensor}.npy", samples[tensor])
+        q = details["quantization"]
+        feed[tensor] = quantize(samples[tensor], *q, details["dtype"]) if q[0] else samples[tensor]
+    for tensor, value in runner(**feed).items():
+        q = details_out[tensor]["quantization"]
+        np.save(folder / f"{name}_{tensor}.npy", dequantize(value, *q) if q[0] else value)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@
 //   int8.tflite    the same function, full-integer int8 with int8 input and output
 //   two.tflite     inputs "a" [1, 3] float32 and "ids" [1, 2] int32, two outputs
 //   <model>_<tensor>.npy  one sample per input, and the outputs Python's LiteRT gave for it
+//   edges_<tensor>.npy    int8.tflite fed NaN, +-Inf and 1e9: quantized alike in Python and C++
 // Compiled as C++17 with warnings as errors: the public headers must hold to that.
 #include <cmath>
 #include <cstdio>
@@ -42,10 +43,11 @@ void expect_error(const std::string& what, const std::string& needle, const std:
 
 std::string path(const std::string& name) { return g_dir + "/" + name; }
 
-// The model's output `name` for the sample in <model>_<input>.npy equals <model>_<name>.npy bit
+// The model's output `name` for the sample in <prefix>_<input>.npy equals <prefix>_<name>.npy bit
 // for bit (the same runtime in Python).
 void expect_outputs_equal_python(const std::string& model_name, ckpt2cpp::Model& model) {
-  for (const auto& input : model.inputs()) model.set_input(input.name, ckpt2cpp::load_npy(path(model_name + "_" + input.name + ".npy")));
+  for (const auto& input : model.inputs())
+    model.set_input(input.name, ckpt2cpp::load_npy(path(model_name + "_" + input.name + ".npy")));
   model.run();
   for (const auto& output : model.outputs()) {
     const ckpt2cpp::Array expected = ckpt2cpp::load_npy(path(model_name + "_" + output.name + ".npy"));
@@ -76,6 +78,7 @@ void test_int8_model() {
   const ckpt2cpp::TensorInfo& in = model->inputs().at(0);
   expect(in.dtype == ckpt2cpp::Dtype::Int8 && in.quantized && in.scale > 0, "int8: quantized int8 input");
   expect_outputs_equal_python("int8", *model);  // float32 in, quantized and dequantized by the library
+  expect_outputs_equal_python("edges", *model);  // NaN, +-Inf, out of range: saturated as in Python
   auto raw = ckpt2cpp::Model::load(path("int8.tflite"), ckpt2cpp::Options{1, true});
   raw->set_input("x", ckpt2cpp::load_npy(path("int8_x.npy")));
   raw->run();

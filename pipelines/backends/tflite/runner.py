@@ -12,13 +12,16 @@ from pipelines.tensors import Tensors
 
 
 def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype) -> np.ndarray:
-    """float32 -> int8/uint8 exactly as the C++ runner does it: x / scale in float32, rounded half
-    away from zero, plus the zero point, clipped to the type's range."""
-    v = x.astype(np.float32) / np.float32(scale)
-    r = np.trunc(v)
-    r = r + np.where(np.abs(v - r) >= 0.5, np.sign(v), 0).astype(np.float32)
+    """float32 -> int8/uint8 exactly as the C++ library does it (cpp/lib/quantize.h): x / scale
+    in float32, rounded half away from zero, plus the zero point, clipped to the type's range;
+    ±Inf and out-of-range values saturate, NaN becomes the type's minimum."""
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values and inf saturate below
+        v = x.astype(np.float32) / np.float32(scale)
+        r = np.trunc(v)
+        r = r + np.where(np.abs(v - r) >= 0.5, np.sign(v), 0).astype(np.float32)
     info = np.iinfo(dtype)
-    return np.clip(r + np.float32(zero_point), info.min, info.max).astype(dtype)
+    q = np.clip(r + np.float32(zero_point), info.min, info.max)
+    return np.where(np.isnan(q), info.min, q).astype(dtype)
 
 
 def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
