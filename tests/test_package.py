@@ -2,6 +2,7 @@
 built and run with a scrubbed environment as a user without Python would; `best` chosen from
 the evaluation; and the one-line failures of bad bundles and bad settings."""
 
+import contextlib
 import json
 import shlex
 import shutil
@@ -15,7 +16,7 @@ import pytest
 from pipelines.config import ConfigError, PackageConfig, Platform, packageable_names
 from pipelines.errors import PipelineError
 from pipelines.package import proof
-from pipelines.package.choose import cpp_cells
+from pipelines.package.choose import choose, cpp_cells
 from pipelines.package.libraries import SYSTEM
 from pipelines.package.platforms import Target, target
 
@@ -187,6 +188,26 @@ def test_a_missing_cross_toolchain_skips_arm64_in_one_line_naming_the_package():
     arm = Target(Platform.aarch64, "no-such-aarch64-g++", Path("/nonexistent/libLiteRt.so"))
     assert "apt-get install g++-aarch64-linux-gnu" in (arm.unavailable() or "")
     assert target(Platform.x86_64).unavailable() is None
+
+
+@pytest.mark.pipeline
+def test_named_artifacts_are_bundled_and_unbuilt_ones_skipped_with_the_reason(sr_project):
+    from dataclasses import replace
+
+    from pipelines.config import load
+
+    with contextlib.chdir(sr_project):  # artifact paths are relative to the project
+        cfg = load()
+        asked = ["tflite/float32", "torch/script", "tflite/float32", "best"]
+        cfg = replace(cfg, package=replace(cfg.package, artifacts=asked))
+        cells = json.loads(Path("reports/cells.json").read_text())
+        choices = {c.name: c for c in choose(cfg, cells)}
+    assert list(choices)[:2] == ["tflite/float32", "torch/script"]  # in the order asked, once
+    assert choices["tflite/float32"].skipped is None
+    assert choices["tflite/float32"].cell["key"] == "tflite/float32@cpp"
+    assert "not in this configuration" in (choices["torch/script"].skipped or "")
+    runtimes = {c.artifact.cpp_runtime.name for c in choices.values() if c.artifact}
+    assert runtimes == {"litert"}  # best's torch and tf picks are skipped: the library runs LiteRT
 
 
 def test_an_unknown_artifact_name_is_a_config_error_listing_the_names():

@@ -165,6 +165,11 @@ class TfliteModel : public Model {
     check(LiteRtGetNumSignatureInputs(sig, &num_in), "cannot read inputs", "is the model valid?");
     check(LiteRtGetNumSignatureOutputs(sig, &num_out), "cannot read outputs", "is the model valid?");
     for (std::size_t m = 0; m < num_in; ++m) ins_.push_back(describe(sig, true, m));
+    for (const auto& t : ins_)
+      for (auto d : t.info.shape)
+        if (d < 0)
+          fail("model input '" + t.info.name + "' has dynamic shape " + shape_str(t.info.shape),
+               "convert the model with a fixed input shape");
     for (std::size_t m = 0; m < num_out; ++m) outs_t_.push_back(describe(sig, false, m));
     for (auto& t : outs_t_) choose_output_conversion(t, options.raw_output);
     for (const auto& t : ins_) inputs_.push_back(t.info);

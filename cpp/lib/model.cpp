@@ -49,8 +49,6 @@ std::size_t Model::output_index(const std::string& name) const { return index_of
 void Model::check_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape,
                         const std::string& source) const {
   const TensorInfo& t = inputs_.at(index);
-  for (auto d : t.shape)
-    if (d < 0) fail("model input '" + t.name + "' has dynamic shape " + shape_str(t.shape), "convert the model with a fixed input shape");
   if (shape != t.shape)
     fail("input sample shape " + shape_str(shape) + source + " does not match model input '" + t.name + "' " + shape_str(t.shape),
          "the .npy must be [N, ...] with each sample shaped like the model input without its batch axis");

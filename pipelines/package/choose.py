@@ -2,7 +2,7 @@
 against the evaluation's cells, and a reason for each one that cannot be bundled."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pipelines import sidecar
 from pipelines.backends.registry import Artifact, artifacts, configured
@@ -68,10 +68,9 @@ def _supported(choice: Choice) -> Choice:
     """`choice`, skipped when the library has no backend for its runtime yet."""
     if choice.artifact is None or choice.artifact.cpp_runtime in LIBRARY_RUNTIMES:
         return choice
-    runtime = choice.artifact.cpp_runtime
-    name = runtime.name if runtime else "Python"
+    runtime = cast(CppRuntime, choice.artifact.cpp_runtime)  # `found` holds C++ artifacts only
     return Choice(
         choice.name,
-        skipped=f"the ckpt2cpp C++ library has no {name} backend yet (it runs LiteRT): "
+        skipped=f"the ckpt2cpp C++ library has no {runtime.name} backend yet (it runs LiteRT): "
         "package a tflite/* artifact",
     )

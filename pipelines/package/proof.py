@@ -121,13 +121,11 @@ def run_example(command: list[str], env: dict[str, str], out: Path, expected: Te
     if result.returncode != 0:
         code = result.returncode
         signal_number = -code if code < 0 else code - 128 if code > 128 else 0
-        refused = signal_number == signal.SIGILL
-        status = ("refused" if refused else "crashed") if signal_number else "failed"
-        errors = [x for x in result.stderr.splitlines() if x.startswith("error: ")]
-        detail = errors[-1] if errors else f"exit {code}"
         if signal_number:
-            detail = f"killed by {signal.Signals(signal_number).name}"
-        return {"status": status, "detail": detail}
+            status = "refused" if signal_number == signal.SIGILL else "crashed"
+            return {"status": status, "detail": f"killed by {signal.Signals(signal_number).name}"}
+        errors = [x for x in result.stderr.splitlines() if x.startswith("error: ")]
+        return {"status": "failed", "detail": errors[-1] if errors else f"exit {code}"}
     stats = STATS.search(result.stdout)
     if stats is None:
         raise PipelineError(f"the example printed no timing line: {result.stdout.strip()!r}")
@@ -161,14 +159,12 @@ def prove(bundle: Path, target: Target, expected: Tensors, runs: int, tolerance:
         libraries = resolved_libraries(target.loader_trace(example), moved, env)
         runpaths = check_runpaths(moved / "lib")
         results = {}
+        timed = not target.emulated  # emulated times are not speeds: one timed run, not kept
         for cpu in cpus if target.emulated else ["host"]:
             prefix = target.runner(cpu, root / f"cpuinfo-{cpu}")
-            timed = 1 if target.emulated else runs  # emulated times are not speeds: no timing runs
             command = [*prefix, str(example), str(moved / "model"), str(moved / "samples"),
-                       str(root / f"out-{cpu}"), str(timed)]  # fmt: skip
-            results[cpu] = run_example(
-                command, env, root / f"out-{cpu}", expected, tolerance, not target.emulated
-            )
+                       str(root / f"out-{cpu}"), str(runs if timed else 1)]  # fmt: skip
+            results[cpu] = run_example(command, env, root / f"out-{cpu}", expected, tolerance, timed)
             log.info("%s on %s: %s", bundle.name, cpu, results[cpu]["status"])
     if not any(r["status"] == "ok" for r in results.values()):
         raise PipelineError(f"{bundle.name} ran right nowhere: {_summary(results)}")
