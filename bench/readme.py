@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import kernels, machine, pipeline, runtimes, scaling, selective
+from bench import bundle, kernels, machine, pipeline, runtimes, scaling, selective
 from pipelines.atomic import atomic_path
 
 HERE = Path(__file__).resolve().parent
@@ -71,6 +71,10 @@ def write(quick: bool) -> Path:
         "## C++ against Python, every artifact of `sr` (64x64)",
         "",
         runtimes.section(rounds, runs, (1, 2)),
+        "",
+        "## A deploy bundle's example against litert_runner (the same library, the same model)",
+        "",
+        bundle.section(rounds, runs),
         "",
         "## The kernels the C++ cells reach (oneDNN's verbose log, 1 thread)",
         "",
