@@ -19,6 +19,7 @@ from pipelines.package import proof
 from pipelines.package.choose import choose, cpp_cells
 from pipelines.package.libraries import SYSTEM
 from pipelines.package.platforms import Target, target
+from tests.conftest import assert_up_to_date, run
 
 SCRUBBED = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
@@ -174,9 +175,9 @@ def test_the_arm64_bundle_is_cross_built_and_runs_right_under_qemu(sr_project, t
     assert all(r["status"] in ("ok", "wrong", "refused", "crashed", "failed") for r in runs.values())
     assert all("example" not in r for r in runs.values())  # no emulated timings kept
     assert record["proof"]["runpaths"]["libckpt2cpp.so"] == ["$ORIGIN"]
-    for cpu, run in runs.items():
-        if run["status"] == "ok":
-            assert max(run["max_abs"].values()) <= record["proof"]["tolerance"], (cpu, run)
+    for cpu, result in runs.items():
+        if result["status"] == "ok":
+            assert max(result["max_abs"].values()) <= record["proof"]["tolerance"], (cpu, result)
     row = json.loads((sr_project / "metrics/package.json").read_text())["bundles"][bundle.name]
     assert row["p50_ms"] is None and row["load_ms"] is None and row["total_mb"] <= 12
     assert "cortex-a76" in row["runs_right_on"]
@@ -208,6 +209,26 @@ def test_named_artifacts_are_bundled_and_unbuilt_ones_skipped_with_the_reason(sr
     assert "not in this configuration" in (choices["torch/script"].skipped or "")
     runtimes = {c.artifact.cpp_runtime.name for c in choices.values() if c.artifact}
     assert runtimes == {"litert"}  # best's torch and tf picks are skipped: the library runs LiteRT
+
+
+@pytest.mark.pipeline
+def test_a_failed_proof_fails_the_stage_in_one_line_and_leaves_no_bundle(tiny_project):
+    """An example that does not compile (as a broken bundle would): `dvc repro package` fails
+    naming the step, and dist/ holds nothing; mended, the stage builds the bundle again."""
+    example = tiny_project / "cpp/bundle/examples/main.cpp"
+    original = example.read_text()
+    try:
+        example.write_text(original + "\nthis is not C++\n")
+        failed = run(["dvc", "repro", "package"], tiny_project, check=False)
+        errors = [x for x in (failed.stdout + failed.stderr).splitlines() if x.startswith("error: ")]
+        assert failed.returncode != 0 and len(errors) == 1, failed.stdout + failed.stderr
+        assert errors[0].startswith("error: package: building the example failed"), errors
+        assert not (tiny_project / "dist").exists()
+    finally:
+        example.write_text(original)
+        run(["dvc", "repro"], tiny_project)
+    assert_up_to_date(tiny_project)
+    assert summary(tiny_project)["bundles"]
 
 
 def test_an_unknown_artifact_name_is_a_config_error_listing_the_names():
