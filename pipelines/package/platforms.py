@@ -61,7 +61,7 @@ class Target:
         if shutil.which("qemu-aarch64") is None:
             return "qemu-aarch64 not found (apt-get install qemu-user; make test does)"
         if not self.litert_library.is_file():
-            return f"{self.litert_library} not found (make setup unpacks LiteRT's aarch64 wheel there)"
+            return f"{self.litert_library} not found (make arm64-litert unpacks LiteRT's aarch64 wheel there)"
         if os.geteuid() != 0:
             return "the emulated proof bind-mounts an ARM /proc/cpuinfo, which needs root"
         return None
