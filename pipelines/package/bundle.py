@@ -72,6 +72,7 @@ def write_licenses(folder: Path, libraries: list[Path]) -> None:
 
 
 def megabytes(paths: list[Path]) -> float:
+    """The files' size in MB (10^6 bytes), to the kB."""
     return round(sum(p.stat().st_size for p in paths) / 1e6, 3)
 
 
@@ -112,4 +113,5 @@ def write_archive(bundle: Path, archive: Path) -> None:
 
 
 def write_record(bundle: Path, record: dict[str, Any]) -> None:
+    """bundle.json: what the stage checked and measured."""
     jsonfile.write(bundle / "bundle.json", record, sort_keys=True)
