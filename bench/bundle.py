@@ -1,11 +1,12 @@
-"""A deploy bundle's example against litert_runner on the same .tflite and samples: both are
-built on the ckpt2cpp library, so what the evaluation measured is what a bundle ships only if
-their p50 are equal. They take turns, round after round, in one run.
+"""A deploy bundle's example against its runtime's runner (litert_runner, torch_runner) on the
+same model and samples: both are built on the ckpt2cpp library, so what the evaluation measured
+is what a bundle ships only if their p50 are equal. They take turns, round after round, in one
+run.
 
     python bench/bundle.py [--rounds 7] [--runs 50]
 
-Needs `make run` (dist/ and build/bin/litert_runner). Each x86-64 bundle's example is built in
-a scratch folder from the bundle alone, as a user builds it.
+Needs `make run` (dist/ and build/bin/). Each x86-64 bundle's example is built in a scratch
+folder from the bundle alone, as a user builds it.
 """
 
 import argparse
@@ -22,11 +23,12 @@ from pipelines import jsonfile, paths
 from pipelines.package.proof import STATS, scrubbed_env
 
 
-def _runner_p50(bundle: Path, outputs: list[str], scratch: Path, runs: int) -> float:
-    """litert_runner on the bundle's model and samples: its p50 (one round of `runs`)."""
+def _runner_p50(runner: str, bundle: Path, outputs: list[str], scratch: Path, runs: int) -> float:
+    """`runner` on the bundle's model and samples: its p50 (one round of `runs`)."""
     stats = scratch / "stats.json"
-    command = [str(paths.CPP_BIN / "litert_runner"), "--model", str(bundle / "model/model.tflite"),
-               "--runs", str(runs), "--json", str(stats)]  # fmt: skip
+    (model,) = [p for p in (bundle / "model").iterdir() if p.name != "model.json"]
+    command = [str(paths.CPP_BIN / runner), "--model", str(model), "--runs", str(runs),
+               "--json", str(stats)]  # fmt: skip
     for sample in sorted((bundle / "samples").glob("*.npy")):
         command += ["--input", f"{sample.stem}={sample}"]
     for name in outputs:
@@ -48,12 +50,13 @@ def _example_p50(example: Path, bundle: Path, scratch: Path, runs: int) -> float
 
 def measure(rounds: int, runs: int) -> list[str]:
     """One table row per x86-64 bundle in dist/: both p50s (median of the rounds) and their ratio."""
-    rows = ["| bundle | litert_runner p50 ms | example p50 ms | example / runner |", "|---|---|---|---|"]
+    rows = ["| bundle | runner | runner p50 ms | example p50 ms | example / runner |",
+            "|---|---|---|---|---|"]  # fmt: skip
     summary = jsonfile.read(paths.DIST / "bundles.json")
     for name, record in summary["bundles"].items():
         if record["platform"] != "x86_64":
             continue
-        bundle = paths.DIST / name
+        bundle, program = paths.DIST / name, f"{record['runtime']}_runner"
         outputs = [t["name"] for t in jsonfile.read(bundle / "model/model.json")["outputs"]]
         with tempfile.TemporaryDirectory() as tmp:
             scratch, build = Path(tmp), Path(tmp) / "build"
@@ -63,10 +66,10 @@ def measure(rounds: int, runs: int) -> list[str]:
                 subprocess.run(command, check=True, capture_output=True, env=env)
             runner, example = [], []
             for _ in range(rounds):
-                runner.append(_runner_p50(bundle, outputs, scratch, runs))
+                runner.append(_runner_p50(program, bundle, outputs, scratch, runs))
                 example.append(_example_p50(build / "example", bundle, scratch, runs))
         r, e = statistics.median(runner), statistics.median(example)
-        rows.append(f"| `{name}` | {r:.3f} | {e:.3f} | {e / r:.2f} |")
+        rows.append(f"| `{name}` | {program} | {r:.3f} | {e:.3f} | {e / r:.2f} |")
     return rows
 
 

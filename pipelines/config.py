@@ -536,7 +536,8 @@ def packageable_names() -> list[str]:
 class PackageConfig:
     """What the `package` stage bundles for deployment (dist/<artifact>/ and its .tar.gz)."""
 
-    # artifact names (tflite/int8, ...) or `best`: per runtime, the fastest C++ cell that passed
+    # artifact names (tflite/int8, ...), `best` (per runtime, the fastest C++ cell that passed)
+    # or `best:<runtime>` (best:litert: that runtime's only)
     artifacts: list[str] = field(default_factory=lambda: ["best"])
     # aarch64: LiteRT bundles cross-built for 64-bit ARM and proven under qemu-aarch64
     platforms: list[Platform] = field(default_factory=lambda: list(Platform))
@@ -546,7 +547,7 @@ class PackageConfig:
     runs: int = 50  # timed runs of the example in the bundle's proof (its p50)
 
     def check(self) -> None:
-        allowed = ["best", *packageable_names()]
+        allowed = ["best", *(f"best:{r.name}" for r in CppRuntime), *packageable_names()]
         for index, name in enumerate(self.artifacts):
             _require(name in allowed, f"package.artifacts[{index}]", name, ", ".join(allowed))
         _require(len(set(self.artifacts)) == len(self.artifacts), "package.artifacts",

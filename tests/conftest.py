@@ -180,6 +180,11 @@ def sr_project(tmp_path_factory, shared_cache) -> Path:
     return project
 
 
+# The sr project proves the ARM64 bundles (QEMU is slow) and the libtorch one (436 MB of
+# libraries); the other test projects bundle their LiteRT pick, for x86-64 only.
+LITERT_BUNDLE_ONLY = ["package.platforms=[x86_64]", "package.artifacts=[best:litert]"]
+
+
 # The digits example as the tests run it: the quantization modes and exports its tests look at
 # (the sr project covers every one), so each of the many evaluations the sweep tests run has 16
 # cells instead of 30, and the fixture builds four .tflite files and two exports.
@@ -189,7 +194,7 @@ DIGITS = [
     "trace.methods=[trace,aoti]",
     "evaluate.tf_bf16=false",
     "evaluate.start_together=2",  # load times do not matter here: two cells load at once
-    "package.platforms=[x86_64]",  # the sr project proves the ARM64 bundles (QEMU is slow)
+    *LITERT_BUNDLE_ONLY,
 ]
 
 
@@ -230,7 +235,7 @@ TINY = [
     "evaluate.rounds=1",
     "evaluate.tf_bf16=false",
     "evaluate.start_together=2",
-    "package.platforms=[x86_64]",  # the sr project proves the ARM64 bundles (QEMU is slow)
+    *LITERT_BUNDLE_ONLY,
 ]
 
 

@@ -1,7 +1,7 @@
 """What `make bench` relies on: the peers it measures the pipeline against (bench/peers.py) run
 through the same timing protocol as every cell and compute what the original model computes;
 the low-precision C++ cells reach low-precision oneDNN kernels (bench/kernels.py); a bundle's
-example is timed beside litert_runner (bench/bundle.py); the scaling
+example is timed beside its runtime's runner (bench/bundle.py); the scaling
 benchmark converts the int8 .tflite at each size and judges every cell on the evaluation
 set's tiles (bench/scaling.py)."""
 
@@ -101,11 +101,12 @@ def test_the_int8_tflite_is_converted_again_at_each_size_and_judged_like_the_cel
     assert drops[scaling.INT8] > 0.001  # really computed in int8
 
 
-def test_the_bundle_benchmark_times_each_host_bundle_beside_litert_runner(sr_project, monkeypatch):
+def test_the_bundle_benchmark_times_each_host_bundle_beside_its_runner(sr_project, monkeypatch):
     monkeypatch.chdir(sr_project)
     rows = bundle.measure(rounds=1, runs=3)
     hosts = sorted(p.name for p in (sr_project / "dist").glob("*-x86_64") if p.is_dir())
     assert [row.split("`")[1] for row in rows[2:]] == hosts
+    assert {row.split(" | ")[1] for row in rows[2:]} == {"litert_runner", "torch_runner"}
     for row in rows[2:]:
-        runner, example, ratio = (float(cell) for cell in row.strip("| ").split(" | ")[1:])
+        runner, example, ratio = (float(cell) for cell in row.strip("| ").split(" | ")[2:])
         assert runner > 0 and example > 0 and abs(ratio - example / runner) <= 0.01

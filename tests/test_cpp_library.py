@@ -2,7 +2,9 @@
 builds cpp/tests/test_model.cpp as C++17 with warnings as errors and runs it on small real
 .tflite models written here, whose outputs from Python's LiteRT it must give bit for bit."""
 
+import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -132,3 +134,84 @@ def test_library_unit_tests_fail_on_a_wrong_reference(build, tmp_path, broken):
         [str(build / "bin/ckpt2cpp_tests")], env=env, capture_output=True, text=True
     )
     assert result.returncode == 1 and "FAIL:" in result.stderr, result.stderr
+
+
+def write_torch_models(folder: Path) -> None:
+    """The TorchScript models, samples and Python outputs cpp/tests/test_torch_model.cpp reads
+    (see its header)."""
+    import torch
+
+    class Dict(torch.nn.Module):
+        def forward(self, x: torch.Tensor, ids: torch.Tensor) -> dict[str, torch.Tensor]:
+            return {"total": x.sum(dim=1, keepdim=True), "next": ids + 1}
+
+    class Affine(torch.nn.Module):
+        def forward(self, x):
+            return (x * 2 + 1,)
+
+    def tensor(name, dtype, shape):
+        return {"name": name, "dtype": dtype, "shape": shape}
+
+    samples = {
+        "dict": {"x": np.array([[1.0, 2.5, -0.5]], np.float32), "ids": np.array([[3, 7]], np.int64)},
+        "dynamic": {"x": np.linspace(-1, 1, 70, dtype=np.float32).reshape(1, 2, 5, 7)},
+    }
+    traced = torch.jit.trace(Affine(), torch.zeros(1, 2, 5, 7))
+    models = {
+        "dict": (torch.jit.script(Dict()), [tensor("x", "float32", [1, 3]), tensor("ids", "int64", [1, 2])],
+                 [tensor("next", "int64", [1, 2]), tensor("total", "float32", [1, 1])]),
+        "dynamic": (traced, [tensor("x", "float32", [1, 2, -1, -1])],
+                    [tensor("y", "float32", [1, 2, -1, -1])]),
+    }  # fmt: skip
+    for name, (module, inputs, outputs) in models.items():
+        (folder / name).mkdir()
+        module.save(str(folder / name / "model.pt"))
+        sidecar = {"format": "torchscript", "inputs": inputs, "outputs": outputs}
+        (folder / name / "model.json").write_text(json.dumps(sidecar))
+        with torch.inference_mode():
+            result = module(*(torch.from_numpy(samples[name][t["name"]]) for t in inputs))
+        names = [t["name"] for t in outputs]
+        returned = result if isinstance(result, dict) else dict(zip(names, result, strict=True))
+        for tensor_name, value in {**samples[name], **{k: v.numpy() for k, v in returned.items()}}.items():
+            np.save(folder / f"{name}_{tensor_name}.npy", value)
+    for broken in ("bad_json", "no_json"):
+        shutil.copytree(folder / "dynamic", folder / broken)
+    (folder / "bad_json" / "model.json").write_text('{"inputs": [')
+    (folder / "no_json" / "model.json").unlink()
+    shutil.copytree(folder / "dict", folder / "wrong_output")
+    wrong = {"format": "torchscript", "inputs": models["dict"][1],
+             "outputs": [tensor("next", "int64", [1, 2]), tensor("logits", "float32", [1, 1])]}  # fmt: skip
+    (folder / "wrong_output" / "model.json").write_text(json.dumps(wrong))
+
+
+def torch_bundle(project: Path) -> Path:
+    """The project's x86-64 torch bundle (include/, lib/ with libckpt2cpp.so on libtorch)."""
+    found = json.loads((project / "dist" / "bundles.json").read_text())["bundles"]
+    (name,) = [n for n, r in found.items() if r["runtime"] == "torch" and r["platform"] == "x86_64"]
+    return project / "dist" / name
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize("broken", [None, "dict_next.npy"])
+def test_library_unit_tests_on_libtorch(sr_project, tmp_path, broken):
+    """cpp/tests/test_torch_model.cpp, built as C++17 with warnings as errors against the sr
+    project's torch bundle, passes; with a reference output changed by one, it fails."""
+    bundle = torch_bundle(sr_project)
+    program = tmp_path / "test_torch_model"
+    compile_command = [
+        "g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", f"-I{bundle / 'include'}", f"-I{REPO / 'cpp'}",
+        str(REPO / "cpp/tests/test_torch_model.cpp"), f"-L{bundle / 'lib'}", "-lckpt2cpp",
+        f"-Wl,-rpath,{bundle / 'lib'}", "-o", str(program),
+    ]  # fmt: skip
+    subprocess.run(compile_command, check=True, capture_output=True, text=True)
+    (tmp_path / "models").mkdir()
+    write_torch_models(tmp_path / "models")
+    if broken:
+        path = tmp_path / "models" / broken
+        np.save(path, np.load(path) + 1)
+    result = subprocess.run([str(program)], capture_output=True, text=True,
+                            env={**os.environ, "CKPT2CPP_TEST_MODELS": str(tmp_path / "models")})  # fmt: skip
+    if broken:
+        assert result.returncode == 1 and "FAIL: dict output next" in result.stderr, result.stderr
+    else:
+        assert result.returncode == 0 and "all library tests passed" in result.stdout, result.stderr

@@ -16,7 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, assert_up_to_date, cells, env, make_project, run
+from tests.conftest import (
+    LITERT_BUNDLE_ONLY,
+    REPO,
+    assert_up_to_date,
+    cells,
+    env,
+    make_project,
+    run,
+)
 
 pytestmark = pytest.mark.pipeline
 
@@ -139,7 +147,7 @@ def overrides(entry: Entry) -> list[str]:
         *_signature(entry),
         f"data.eval_samples={SAMPLES}",
         f"quantize.calibration_samples={SAMPLES}",
-        "package.platforms=[x86_64]",  # the sr project proves the ARM64 bundles (QEMU is slow)
+        *LITERT_BUNDLE_ONLY,
         "quantize.modes=[float32,int8]",
         "trace.methods=[trace,script,aoti]",
         "evaluate.warmup=1",

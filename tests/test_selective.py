@@ -9,7 +9,7 @@ from pipelines.backends.tf.export import savedmodel
 from pipelines.backends.tflite.selective import quantize_selective
 from pipelines.config import EvaluateConfig, ModelConfig, Task
 from pipelines.errors import PipelineError
-from tests.conftest import cells, make_project, run
+from tests.conftest import LITERT_BUNDLE_ONLY, cells, make_project, run
 from tests.user_model import build_keras, build_keras_outlier_channel
 
 MODEL = ModelConfig(name="outlier", task=Task.generic, input_shape=[1, 16, 16, 3])
@@ -79,7 +79,7 @@ OUTLIER_PROJECT = [
     "model.keras._target_=tests.user_model.build_keras_outlier_channel",
     "model.torch=null",
     "model.torch_weights=null",
-    "package.platforms=[x86_64]",  # the sr project proves the ARM64 bundles (QEMU is slow)
+    *LITERT_BUNDLE_ONLY,
     "model.share_weights=false",
     "model.input_shape=[1,16,16,3]",
     "data.eval_samples=8",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import (
+    LITERT_BUNDLE_ONLY,
     assert_up_to_date,
     cells,
     changed_by_editing,
@@ -24,7 +25,7 @@ USER = [
     "model.input_shape=[1,16,16,3]",
     "trace.methods=[script]",
     "evaluate.start_together=2",
-    "package.platforms=[x86_64]",  # the sr project proves the ARM64 bundles (QEMU is slow)
+    *LITERT_BUNDLE_ONLY,
 ]
 
 

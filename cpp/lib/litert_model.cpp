@@ -191,10 +191,13 @@ class TfliteModel : public Model {
 
   // Writes (copies or quantizes) one sample into the locked input buffer. The checks that pass
   // allocate nothing: this runs inside every timed inference.
-  void set_input(std::size_t index, Dtype dtype, const void* data, std::size_t bytes) override {
+  using Model::set_input;
+  void set_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape, const void* data,
+                 std::size_t bytes) override {
     const TensorInfo& t = inputs_.at(index);
     const bool quantize_it = dtype == Dtype::Float32 && is_quantized_type(t.dtype);
-    if ((quantize_it && !t.quantized) || (!quantize_it && dtype != t.dtype)) check_input(index, dtype, t.shape);
+    if ((quantize_it && !t.quantized) || (!quantize_it && dtype != t.dtype) || shape != t.shape)
+      check_input(index, dtype, shape);
     const std::size_t n = static_cast<std::size_t>(element_count(t.shape));
     if (bytes != n * dtype_size(dtype))
       fail("input '" + t.name + "' takes " + std::to_string(n) + " " + dtype_name(dtype) + " values (" +
@@ -331,7 +334,13 @@ class TfliteModel : public Model {
 
 }  // namespace
 
-std::unique_ptr<Model> load_litert(const std::string& file, const Options& options) {
+const RuntimeFormat& runtime_format() {
+  static const RuntimeFormat format{"LiteRT", {"model.tflite"}, {".tflite"},
+                                    "export the model with the pipeline's quantize stage"};
+  return format;
+}
+
+std::unique_ptr<Model> open_model(const std::string& file, const Options& options) {
   return std::make_unique<TfliteModel>(file, options);
 }
 

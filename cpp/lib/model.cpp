@@ -2,6 +2,7 @@
 // and .npy files.
 #include "ckpt2cpp/model.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/error.h"
@@ -12,10 +13,16 @@ namespace ckpt2cpp {
 
 namespace {
 
-std::string join(const std::vector<TensorInfo>& tensors) {
+std::string join(const std::vector<std::string>& words, const std::string& separator) {
   std::string s;
-  for (const auto& t : tensors) s += (s.empty() ? "" : ", ") + t.name;
+  for (const auto& w : words) s += (s.empty() ? "" : separator) + w;
   return s;
+}
+
+std::string join(const std::vector<TensorInfo>& tensors) {
+  std::vector<std::string> names;
+  for (const auto& t : tensors) names.push_back(t.name);
+  return join(names, ", ");
 }
 
 std::size_t index_of(const std::vector<TensorInfo>& tensors, const std::string& name, const char* kind) {
@@ -30,17 +37,31 @@ bool is_quantized_type(Dtype d) { return d == Dtype::Int8 || d == Dtype::UInt8; 
 
 std::unique_ptr<Model> Model::load(const std::string& path, const Options& options) {
   namespace fs = std::filesystem;
+  const RuntimeFormat& format = runtime_format();
   std::error_code ec;
   const fs::path given(path);
-  const fs::path file = fs::is_directory(given, ec) ? given / "model.tflite" : given;
+  fs::path file = given;
+  if (fs::is_directory(given, ec)) {
+    file = given / format.model_files.front();
+    for (const auto& name : format.model_files)
+      if (fs::is_regular_file(given / name, ec)) {
+        file = given / name;
+        break;
+      }
+  }
   if (!fs::is_regular_file(file, ec))
-    fail("model file not found: " + file.string(), "give a model folder holding model.tflite, or the .tflite file");
-  if (file.extension() != ".tflite")
-    fail("cannot load " + file.string() + ": this library runs .tflite models (LiteRT)",
-         "export the model with the pipeline's quantize stage");
+    fail("model file not found: " + file.string(),
+         "give a model folder holding " + join(format.model_files, " or ") + ", or the model file itself");
+  const std::string extension = file.extension().string();
+  if (std::find(format.extensions.begin(), format.extensions.end(), extension) == format.extensions.end())
+    fail("cannot load " + file.string() + ": this library runs " + join(format.extensions, " and ") + " models (" +
+             format.runtime + ")",
+         format.export_hint);
   if (options.threads < 1) fail("threads must be at least 1, got " + std::to_string(options.threads), "set Options::threads");
-  return load_litert(file.string(), options);
+  return open_model(file.string(), options);
 }
+
+std::string Model::runtime() { return runtime_format().runtime; }
 
 std::size_t Model::input_index(const std::string& name) const { return index_of(inputs_, name, "input"); }
 
@@ -49,7 +70,7 @@ std::size_t Model::output_index(const std::string& name) const { return index_of
 void Model::check_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape,
                         const std::string& source) const {
   const TensorInfo& t = inputs_.at(index);
-  if (shape != t.shape)
+  if (!shape_fits(t.shape, shape))
     fail("input sample shape " + shape_str(shape) + source + " does not match model input '" + t.name + "' " + shape_str(t.shape),
          "the .npy must be [N, ...] with each sample shaped like the model input without its batch axis");
   const bool integer_model = is_quantized_type(t.dtype);
@@ -69,7 +90,16 @@ void Model::check_input(std::size_t index, Dtype dtype, const std::vector<std::i
 void Model::set_input(const std::string& name, const Array& sample) {
   const std::size_t index = input_index(name);
   check_input(index, sample.dtype, sample.shape, " of input '" + name + "'");
-  set_input(index, sample.dtype, sample.data.data(), sample.data.size());
+  set_input(index, sample.dtype, sample.shape, sample.data.data(), sample.data.size());
+}
+
+void Model::set_input(std::size_t index, Dtype dtype, const void* data, std::size_t bytes) {
+  const TensorInfo& t = inputs_.at(index);
+  for (auto d : t.shape)
+    if (d < 0)
+      fail("model input '" + t.name + "' has the dynamic shape " + shape_str(t.shape),
+           "pass the sample's shape: set_input(index, dtype, shape, data, bytes), or an Array");
+  set_input(index, dtype, t.shape, data, bytes);
 }
 
 void Model::set_input(const std::string& name, const std::vector<float>& sample) {

@@ -6,56 +6,20 @@
 //   <model>_<tensor>.npy  one sample per input, and the outputs Python's LiteRT gave for it
 //   edges_<tensor>.npy    int8.tflite fed NaN, +-Inf and 1e9: quantized alike in Python and C++
 // Compiled as C++17 with warnings as errors: the public headers must hold to that.
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <fstream>
-#include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "ckpt2cpp/model.h"
+#include "tests/check.h"
 
 namespace {
 
-int g_failures = 0;
-std::string g_dir;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++g_failures;
-    std::fprintf(stderr, "FAIL: %s\n", what.c_str());
-  }
-}
-
-// Runs `body`, which must throw ckpt2cpp::Error with one line containing `needle`.
-void expect_error(const std::string& what, const std::string& needle, const std::function<void()>& body) {
-  try {
-    body();
-    expect(false, what + ": no error thrown");
-  } catch (const ckpt2cpp::Error& e) {
-    const std::string line = e.what();
-    expect(line.find(needle) != std::string::npos, what + ": '" + line + "' does not mention '" + needle + "'");
-    expect(line.find('\n') == std::string::npos, what + ": message spans several lines");
-  }
-}
-
-std::string path(const std::string& name) { return g_dir + "/" + name; }
-
-// The model's output `name` for the sample in <prefix>_<input>.npy equals <prefix>_<name>.npy bit
-// for bit (the same runtime in Python).
-void expect_outputs_equal_python(const std::string& model_name, ckpt2cpp::Model& model) {
-  for (const auto& input : model.inputs())
-    model.set_input(input.name, ckpt2cpp::load_npy(path(model_name + "_" + input.name + ".npy")));
-  model.run();
-  for (const auto& output : model.outputs()) {
-    const ckpt2cpp::Array expected = ckpt2cpp::load_npy(path(model_name + "_" + output.name + ".npy"));
-    const ckpt2cpp::Array& got = model.output(output.name);
-    expect(got.dtype == expected.dtype && got.shape == expected.shape, model_name + " output " + output.name + ": dtype or shape");
-    expect(got.data == expected.data, model_name + " output " + output.name + ": differs from Python's LiteRT");
-  }
-}
+using check::expect;
+using check::expect_error;
+using check::expect_outputs_equal_python;
+using check::path;
 
 void test_float_model() {
   auto model = ckpt2cpp::Model::load(path("float.tflite"), ckpt2cpp::Options{2, false});
@@ -86,7 +50,7 @@ void test_int8_model() {
 }
 
 void test_two_inputs() {
-  auto model = ckpt2cpp::Model::load(g_dir + "/two");  // a folder holding model.tflite
+  auto model = ckpt2cpp::Model::load(check::g_dir + "/two");  // a folder holding model.tflite
   expect(model->inputs().size() == 2 && model->outputs().size() == 2, "two: two inputs, two outputs");
   expect(model->input_index("ids") != model->input_index("a"), "two: inputs by name");
   expect_outputs_equal_python("two", *model);
@@ -94,7 +58,7 @@ void test_two_inputs() {
 
 void test_load_errors() {
   expect_error("missing file", "model file not found", [] { ckpt2cpp::Model::load(path("absent.tflite")); });
-  expect_error("folder without a model", "model file not found", [] { ckpt2cpp::Model::load(g_dir); });
+  expect_error("folder without a model", "model file not found", [] { ckpt2cpp::Model::load(check::g_dir); });
   expect_error("not a .tflite", "this library runs .tflite models", [] { ckpt2cpp::Model::load(path("float_x.npy")); });
   {
     std::ofstream junk(path("junk.tflite"), std::ios::binary);
@@ -120,20 +84,4 @@ void test_npy() {
 
 }  // namespace
 
-int main() {
-  const char* dir = std::getenv("CKPT2CPP_TEST_MODELS");
-  if (!dir) {
-    std::fprintf(stderr, "CKPT2CPP_TEST_MODELS is not set (tests/test_cpp_library.py sets it)\n");
-    return 1;
-  }
-  g_dir = dir;
-  for (auto test : {test_float_model, test_int8_model, test_two_inputs, test_load_errors, test_npy}) {
-    try {
-      test();
-    } catch (const ckpt2cpp::Error& e) {
-      expect(false, std::string("unexpected error: ") + e.what());
-    }
-  }
-  std::printf("%s\n", g_failures ? "FAILED" : "all library tests passed");
-  return g_failures ? 1 : 0;
-}
+int main() { return check::run_all({test_float_model, test_int8_model, test_two_inputs, test_load_errors, test_npy}); }

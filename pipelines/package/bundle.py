@@ -1,6 +1,6 @@
 """One deploy bundle on disk: its layout, its README, its checksums and its .tar.gz.
 
-    <bundle>/model/           the artifact (model.tflite) and its model.json
+    <bundle>/model/           the artifact (model.tflite, model.pt2, model.pt) and its model.json
     <bundle>/include/         the ckpt2cpp C++17 API
     <bundle>/lib/             libckpt2cpp.so and the runtime libraries it loads, RUNPATH $ORIGIN
     <bundle>/lib/cmake/ckpt2cpp/ckpt2cppConfig.cmake
@@ -46,19 +46,25 @@ def lay_out(bundle: Path, model_files: list[Path], library: Path, runtime_libs: 
 
 
 def _dist_info(library: Path) -> Path | None:
-    """The .dist-info folder of the wheel that installed `library` (its RECORD lists it)."""
-    root = library.parent.parent
-    relative = library.relative_to(root).as_posix()
-    for info in sorted(root.glob("*.dist-info")):
-        record = info / "RECORD"
-        listed = record.read_text().splitlines() if record.is_file() else []
-        if any(line.split(",")[0] == relative for line in listed):
-            return info
+    """The .dist-info folder of the wheel that installed `library` (its RECORD lists it), in
+    the nearest folder above it that holds wheels' .dist-info folders (site-packages)."""
+    for root in library.parents:
+        infos = sorted(root.glob("*.dist-info"))
+        if not infos:
+            continue
+        relative = library.relative_to(root).as_posix()
+        for info in infos:
+            record = info / "RECORD"
+            listed = record.read_text().splitlines() if record.is_file() else []
+            if any(line.split(",")[0] == relative for line in listed):
+                return info
+        return None
     return None
 
 
 def write_licenses(folder: Path, libraries: list[Path]) -> None:
-    """The licence files of the wheels the bundled libraries come from, one folder per wheel."""
+    """The licence files of the wheels the bundled libraries come from, one folder per wheel,
+    laid out as in the wheel's .dist-info."""
     folder.mkdir()
     for library in libraries:
         info = _dist_info(library)
@@ -67,8 +73,9 @@ def write_licenses(folder: Path, libraries: list[Path]) -> None:
         name = info.name.split("-")[0].replace("_", "-")
         for file in sorted(info.rglob("*")):
             if file.is_file() and any(word in file.name.upper() for word in LICENSE_WORDS):
-                (folder / name).mkdir(exist_ok=True)
-                shutil.copy2(file, folder / name / file.name)
+                copy = folder / name / file.relative_to(info)  # third-party texts keep their folders
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(file, copy)
 
 
 def megabytes(paths: list[Path]) -> float:
@@ -103,7 +110,7 @@ def write_archive(bundle: Path, archive: Path) -> None:
 
     with (
         archive.open("wb") as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as zipped,
         tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         tar.add(bundle, arcname=bundle.name, recursive=False, filter=normalized)

@@ -1,5 +1,6 @@
-"""Which artifacts the package stage bundles: names from package.artifacts, `best` resolved
-against the evaluation's cells, and a reason for each one that cannot be bundled."""
+"""Which artifacts the package stage bundles: names from package.artifacts, `best` and
+`best:<runtime>` resolved against the evaluation's cells, and a reason for each one that cannot
+be bundled."""
 
 from dataclasses import dataclass
 from typing import Any, cast
@@ -10,7 +11,7 @@ from pipelines.config import Config, CppRuntime
 
 BEST = "best"
 # The runtimes the ckpt2cpp C++ library (cpp/include/ckpt2cpp/model.h) has a backend for.
-LIBRARY_RUNTIMES = (CppRuntime.litert,)
+LIBRARY_RUNTIMES = (CppRuntime.litert, CppRuntime.torch)
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,11 @@ def choose(cfg: Config, cells: list[dict[str, Any]]) -> list[Choice]:
     by_name = cpp_cells(cells)
     chosen: dict[str, Choice] = {}
     for requested in cfg.package.artifacts:
-        if requested == BEST:
-            picks = [_best(runtime, found, by_name) for runtime in cfg.cpp.runtimes]
+        if requested.split(":")[0] == BEST:
+            runtimes = [r for r in cfg.cpp.runtimes if requested in (BEST, f"{BEST}:{r.name}")]
+            picks = [_best(runtime, found, by_name) for runtime in runtimes] or [
+                Choice(requested, skipped="its runtime is not in cpp.runtimes")
+            ]
         else:
             picks = [_named(requested, cfg, found, by_name)]
         for pick in picks:
@@ -71,6 +75,6 @@ def _supported(choice: Choice) -> Choice:
     runtime = cast(CppRuntime, choice.artifact.cpp_runtime)  # `found` holds C++ artifacts only
     return Choice(
         choice.name,
-        skipped=f"the ckpt2cpp C++ library has no {runtime.name} backend yet (it runs LiteRT): "
-        "package a tflite/* artifact",
+        skipped=f"the ckpt2cpp C++ library has no {runtime.name} backend yet (it runs LiteRT "
+        "and libtorch): package a tflite/* or torch/* artifact",
     )

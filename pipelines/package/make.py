@@ -11,7 +11,7 @@ from tqdm import tqdm
 from pipelines import data, jsonfile, paths, sidecar, tensors
 from pipelines.backends.cpp.build import build_library
 from pipelines.backends.registry import python_runner
-from pipelines.config import Config
+from pipelines.config import Config, CppRuntime
 from pipelines.errors import PipelineError
 from pipelines.package import bundle, platforms, proof, readme
 from pipelines.package.choose import Choice, choose
@@ -25,6 +25,21 @@ log = logging.getLogger(__name__)
 def folder_name(artifact: str, target: Target) -> str:
     """`tflite/int8` on aarch64 -> `tflite-int8-aarch64`."""
     return f"{artifact.replace('/', '-')}-{target.platform.value}"
+
+
+def described(artifact: Path, runtime: CppRuntime) -> dict[str, Any]:
+    """The model.json of a built artifact the library runs."""
+    if runtime is CppRuntime.torch:
+        return dict(sidecar.read(artifact, sidecar.TorchExport))
+    return dict(sidecar.read(artifact, sidecar.TFLite))
+
+
+def artifact_samples(choice: Choice, cfg: Config, samples: Tensors) -> Tensors:
+    """The samples as the artifact takes them (image inputs NCHW for PyTorch)."""
+    assert choice.artifact is not None
+    nchw = choice.artifact.layout == "NCHW"
+    return {name: np.ascontiguousarray(a)
+            for name, a in tensors.to_layout(samples, cfg.model.input_tensors, nchw).items()}  # fmt: skip
 
 
 def python_outputs(choice: Choice, cfg: Config, samples: Tensors) -> Tensors:
@@ -53,14 +68,14 @@ def tolerance(choice: Choice, cfg: Config, target: Target) -> float:
 def bundle_one(choice: Choice, cfg: Config, target: Target, library: Path, samples: Tensors,
                expected: Tensors, dist: Path) -> dict[str, Any]:  # fmt: skip
     """Lay out, prove and archive the bundle of `choice` for `target`; its record."""
-    assert choice.artifact is not None
-    artifact = choice.artifact.path
-    described = sidecar.read(artifact, sidecar.TFLite)
-    names = sorted(t["name"] for t in described["inputs"])
+    assert choice.artifact is not None and choice.artifact.cpp_runtime is not None
+    artifact, runtime = choice.artifact.path, choice.artifact.cpp_runtime
+    sidecar_content = described(artifact, runtime)
+    names = sorted(t["name"] for t in sidecar_content["inputs"])
     if names != sorted(samples):
         raise PipelineError(f"{choice.name} takes inputs {names}, the evaluation set has "
                             f"{sorted(samples)} (rebuild it: dvc repro)")  # fmt: skip
-    runtime_libs, system = closure(library, [target.litert_library.parent])
+    runtime_libs, system = closure(library, target.library_dirs(runtime))
     folder = dist / folder_name(choice.name, target)
     model_files = [artifact, sidecar.sidecar_path(artifact)]
     bundle.lay_out(folder, model_files, library, runtime_libs, samples)
@@ -69,7 +84,7 @@ def bundle_one(choice: Choice, cfg: Config, target: Target, library: Path, sampl
                          package.arm_cpus)  # fmt: skip
     record: dict[str, Any] = {
         "artifact": choice.name,
-        "runtime": choice.artifact.cpp_runtime.name if choice.artifact.cpp_runtime else None,
+        "runtime": runtime.name,
         "platform": target.platform.value,
         "emulated": target.emulated,
         "samples": tensors.count(samples),
@@ -83,7 +98,8 @@ def bundle_one(choice: Choice, cfg: Config, target: Target, library: Path, sampl
             "total_mb": bundle.megabytes([folder / f for f in bundle.files(folder)]),
         },
     }
-    readme.write(folder, readme.render(choice.name, dict(described), choice.cell, record))
+    shapes = {name: [1, *a.shape[1:]] for name, a in samples.items()}
+    readme.write(folder, readme.render(choice.name, sidecar_content, choice.cell, record, shapes))
     bundle.write_record(folder, record)
     bundle.write_checksums(folder)
     archive = dist / f"{folder.name}.tar.gz"
@@ -145,17 +161,26 @@ def package(cfg: Config, cells: list[dict[str, Any]], dist: Path) -> dict[str, A
     if wanted and targets:
         inputs, _ = data.load_eval(paths.DATASET, cfg.model)
         samples = tensors.rows(inputs, 0, min(cfg.package.samples, tensors.count(inputs)))
-        samples = {name: np.ascontiguousarray(a) for name, a in samples.items()}
-        expected = {c.name: python_outputs(c, cfg, samples) for c in wanted}
+        laid_out = {c.name: artifact_samples(c, cfg, samples) for c in wanted}
+        expected = {c.name: python_outputs(c, cfg, laid_out[c.name]) for c in wanted}
         for target in targets:
-            build_dir = paths.PACKAGE_BUILD_DIR / target.platform.value
-            library = build_library(cfg.cpp, Path("cpp"), build_dir, target.litert_library,
-                                    target.cmake_flags())  # fmt: skip
-            for choice in tqdm(wanted, desc=f"package {target.platform.value}", unit="bundle"):
-                folder = folder_name(choice.name, target)
-                records[folder] = bundle_one(
-                    choice, cfg, target, library, samples, expected[choice.name], dist
-                )
+            for runtime in dict.fromkeys(c.artifact.cpp_runtime for c in wanted if c.artifact):
+                assert runtime is not None  # choose() keeps C++ artifacts only
+                group = [c for c in wanted if c.artifact and c.artifact.cpp_runtime is runtime]
+                why = target.cannot_bundle(runtime)
+                if why is not None:
+                    for choice in group:
+                        log.warning("not packaged: %s: %s", folder_name(choice.name, target), why)
+                        skipped[folder_name(choice.name, target)] = why
+                    continue
+                build_dir = paths.PACKAGE_BUILD_DIR / f"{target.platform.value}-{runtime.name}"
+                library = build_library(cfg.cpp, Path("cpp"), build_dir, runtime,
+                                        target.litert_library, target.cmake_flags())  # fmt: skip
+                for choice in tqdm(group, desc=f"package {target.platform.value}", unit="bundle"):
+                    records[folder_name(choice.name, target)] = bundle_one(
+                        choice, cfg, target, library, laid_out[choice.name],
+                        expected[choice.name], dist,
+                    )  # fmt: skip
     summary = {"bundles": records, "skipped": skipped, "platforms_skipped": platforms_skipped}
     jsonfile.write(dist / "bundles.json", summary, sort_keys=True)
     return summary

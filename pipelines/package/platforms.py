@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines import toolchain
-from pipelines.config import Platform
+from pipelines.config import CppRuntime, Platform
 
 ARM_SYSROOT = Path("/usr/aarch64-linux-gnu")
 # LiteRT's aarch64 library, unpacked from its wheel by `make setup` (Makefile: arm64-litert).
@@ -51,6 +51,19 @@ class Target:
         if self.emulated:
             flags += ["-DCMAKE_SYSTEM_NAME=Linux", f"-DCMAKE_SYSTEM_PROCESSOR={self.platform.value}"]
         return flags
+
+    def library_dirs(self, runtime: CppRuntime) -> list[Path]:
+        """Where the libraries of `runtime` for this platform are (the wheels' folders)."""
+        if runtime is CppRuntime.litert:
+            return [self.litert_library.parent]
+        return [toolchain.libraries().torch_lib]
+
+    def cannot_bundle(self, runtime: CppRuntime) -> str | None:
+        """Why bundles of `runtime` cannot be built for this platform (one line), or None."""
+        if self.emulated and runtime is not CppRuntime.litert:
+            return (f"{runtime.name} bundles are x86-64 only: only LiteRT's {self.platform.value} "
+                    "wheel is unpacked here (make arm64-litert)")  # fmt: skip
+        return None
 
     def unavailable(self) -> str | None:
         """Why this platform cannot be built and proven here (one line), or None."""

@@ -6,20 +6,27 @@ from typing import Any
 
 import numpy as np
 
-CPP_DTYPES = {"int32": "Int32", "int64": "Int64"}
+# Inputs the snippet feeds as an Array (integer inputs, and float32 inputs of dynamic shape):
+# the ckpt2cpp dtype and the C++ element type.
+ARRAY_TYPES = {"int32": ("Int32", "std::int32_t"), "int64": ("Int64", "std::int64_t"),
+               "float32": ("Float32", "float")}  # fmt: skip
 
 
-def snippet(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> str:
-    """A program that calls the model: each input fed one zero sample, the first output read."""
+def snippet(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]],
+            shapes: dict[str, list[int]]) -> str:  # fmt: skip
+    """A program that calls the model: each input fed one zero sample (shaped as in `shapes`,
+    for inputs of dynamic shape), the first output read."""
     lines = ['#include "ckpt2cpp/model.h"', "", "int main() {",
              '  auto model = ckpt2cpp::Model::load("model");  // this folder\'s model/']  # fmt: skip
     for t in inputs:
-        count = int(np.prod(t["shape"]))
-        if t["dtype"] in CPP_DTYPES:
-            dtype, shape = CPP_DTYPES[t["dtype"]], ", ".join(map(str, t["shape"]))
-            size = f"{count} * sizeof(std::{t['dtype']}_t)"
-            lines.append(f"  ckpt2cpp::Array {t['name']}{{ckpt2cpp::Dtype::{dtype}, {{{shape}}}, "
-                         f"std::vector<unsigned char>({size})}};")  # fmt: skip
+        dynamic = any(d < 0 for d in t["shape"])
+        shape = shapes[t["name"]] if dynamic else t["shape"]
+        count = int(np.prod(shape))
+        if t["dtype"] in ("int32", "int64") or dynamic:
+            dtype, c_type = ARRAY_TYPES.get(t["dtype"], ARRAY_TYPES["float32"])
+            lines.append(f"  ckpt2cpp::Array {t['name']}{{ckpt2cpp::Dtype::{dtype}, "
+                         f"{{{', '.join(map(str, shape))}}}, "
+                         f"std::vector<unsigned char>({count} * sizeof({c_type}))}};")  # fmt: skip
         else:  # float32, or float32 quantized onto an int8/uint8 input
             lines.append(f"  std::vector<float> {t['name']}({count});  // one sample, {t['shape']}")
         lines.append(f'  model->set_input("{t["name"]}", {t["name"]});')
@@ -58,7 +65,7 @@ def _host_lines(record: dict[str, Any], cell: dict[str, Any] | None) -> list[str
         f"environment: load {example['load_ms']:.1f} ms, first inference {example['first_ms']:.2f} "
         f"ms, p50 {example['p50_ms']:.3f} ms, peak RSS {example['peak_rss_mb']:.1f} MB "
         f"(1 thread, on {record['proof']['machine']}).",
-        f"- Its outputs equal the same artifact's Python (LiteRT) outputs bit for bit on the "
+        f"- Its outputs equal the same artifact's Python ({record['runtime']}) outputs bit for bit on the "
         f"{record['samples']} bundled samples.",
     ]
 
@@ -128,18 +135,20 @@ def _build_lines(record: dict[str, Any]) -> list[str]:
     ]
 
 
-def _interface_lines(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> list[str]:
+def _interface_lines(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]],
+                     shapes: dict[str, list[int]]) -> list[str]:  # fmt: skip
     """A program that calls the model, and the table of its inputs and outputs."""
     return [
         "## Calling the model",
         "",
         "```cpp",
-        snippet(inputs, outputs),
+        snippet(inputs, outputs, shapes),
         "```",
         "",
         "`set_input` takes the input's own dtype, or float32 for an int8/uint8 input (quantized "
         "with its scale and zero point); outputs come back float32 (int8/uint8 dequantized) or in "
-        "their integer dtype. Every failure throws `ckpt2cpp::Error` with one line naming the fix.",
+        "their integer dtype. A shape of -1 takes any size: pass the sample's shape (an Array). "
+        "Every failure throws `ckpt2cpp::Error` with one line naming the fix.",
         "",
         "| input | dtype | shape | quantization |",
         "|---|---|---|---|",
@@ -152,21 +161,22 @@ def _interface_lines(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]
 
 
 def render(name: str, sidecar: dict[str, Any], cell: dict[str, Any] | None,
-           record: dict[str, Any]) -> str:  # fmt: skip
-    """The bundle's README.md."""
+           record: dict[str, Any], shapes: dict[str, list[int]]) -> str:  # fmt: skip
+    """The bundle's README.md; `shapes` are the bundled samples' (one sample, batch axis 1)."""
     footprint = record["footprint"]
     measured = _emulated_lines(record) if record["emulated"] else _host_lines(record, cell)
     lines = [
         f"# {name} for {record['platform']}: a ckpt2cpp deploy bundle",
         "",
-        f"The `{name}` artifact ({sidecar.get('format')}, mode `{sidecar.get('mode', '-')}`) with "
+        f"The `{name}` artifact ({sidecar.get('format')}, mode "
+        f"`{sidecar.get('mode') or sidecar.get('method') or '-'}`) with "
         f"the ckpt2cpp C++17 API and the runtime it needs, for {record['platform']} Linux. "
         "Nothing else is needed on the target but glibc, libstdc++ and libgcc "
         f"({', '.join(record['system_libraries'])}).",
         "",
         *_build_lines(record),
         "",
-        *_interface_lines(sidecar["inputs"], sidecar["outputs"]),
+        *_interface_lines(sidecar["inputs"], sidecar["outputs"], shapes),
         "",
         "## Measured",
         "",

@@ -43,9 +43,11 @@ int main(int argc, char** argv) {
     std::vector<ckpt2cpp::Array> samples;  // per model input, [N, ...]
     for (const auto& input : model->inputs()) samples.push_back(ckpt2cpp::load_npy(samples_dir + "/" + input.name + ".npy"));
     const std::size_t n = samples.at(0).samples();
+    std::vector<std::vector<std::int64_t>> shapes;  // one sample of each input: [1, ...]
+    for (const auto& s : samples) shapes.push_back(s.batch1_shape());
     auto feed = [&](std::size_t i) {
       for (std::size_t k = 0; k < samples.size(); ++k)
-        model->set_input(k, samples[k].dtype, samples[k].sample(i), samples[k].sample_bytes());
+        model->set_input(k, samples[k].dtype, shapes[k], samples[k].sample(i), samples[k].sample_bytes());
       model->run();
     };
 

@@ -2,7 +2,7 @@
 // outputs. The same calls serve every runtime the library was built with; the runners that
 // the evaluation times are built on it, so what was measured is what ships.
 //
-//   auto model = ckpt2cpp::Model::load("model");           // a folder with model.tflite, or the file
+//   auto model = ckpt2cpp::Model::load("model");           // a model folder, or the model file
 //   model->set_input("input", ckpt2cpp::load_npy("x.npy")); // one sample, shaped like inputs()[i]
 //   model->run();
 //   const ckpt2cpp::Array& y = model->output("output");     // float32 (int8/uint8 dequantized)
@@ -25,7 +25,7 @@ namespace ckpt2cpp {
 struct TensorInfo {
   std::string name;
   Dtype dtype = Dtype::Float32;
-  std::vector<std::int64_t> shape;  // one sample, batch axis included ([1, 64, 64, 3])
+  std::vector<std::int64_t> shape;  // one sample, batch axis included ([1, 64, 64, 3]); -1: any size
   // Per-tensor affine quantization of an int8/uint8 tensor: real = (q - zero_point) * scale.
   bool quantized = false;
   float scale = 0;
@@ -46,8 +46,11 @@ struct OpTime {
 
 class Model {
  public:
-  // Loads `path`: a model folder (model.tflite inside it) or the model file itself.
+  // Loads `path`: a model folder (model.tflite, or model.pt / model.pt2 and the model.json that
+  // names their tensors) or the model file itself. Which formats load depends on the runtime
+  // this libckpt2cpp.so was built for: runtime() names it.
   static std::unique_ptr<Model> load(const std::string& path, const Options& options = {});
+  static std::string runtime();
   virtual ~Model() = default;
 
   const std::vector<TensorInfo>& inputs() const { return inputs_; }
@@ -57,13 +60,18 @@ class Model {
   std::size_t output_index(const std::string& name) const;
 
   // Throws unless one sample of `dtype` and `shape` (batch axis included) can feed input
-  // `index`: the input's own dtype, or float32 onto a quantized int8/uint8 input. `source` names
-  // where the sample comes from in the message (" of input 'x'", or "").
+  // `index`: the input's own dtype, or float32 onto a quantized int8/uint8 input, and the
+  // input's shape (any size where it declares -1). `source` names where the sample comes from in
+  // the message (" of input 'x'", or "").
   void check_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape,
                    const std::string& source = "") const;
-  // Copies one sample into input `index`; float32 onto int8/uint8 is quantized with the
-  // input's scale and zero point (round half away from zero, saturating; NaN gives the minimum).
-  virtual void set_input(std::size_t index, Dtype dtype, const void* data, std::size_t bytes) = 0;
+  // Copies one sample shaped `shape` (batch axis included) into input `index`; float32 onto
+  // int8/uint8 is quantized with the input's scale and zero point (round half away from zero,
+  // saturating; NaN gives the minimum).
+  virtual void set_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape, const void* data,
+                         std::size_t bytes) = 0;
+  // The same for an input of fixed shape: the sample is shaped like inputs()[index].
+  void set_input(std::size_t index, Dtype dtype, const void* data, std::size_t bytes);
   void set_input(const std::string& name, const Array& sample);
   void set_input(const std::string& name, const std::vector<float>& sample);
 

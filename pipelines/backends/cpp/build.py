@@ -130,17 +130,17 @@ def build(cpp: CppConfig, source: Path, build_dir: Path, outputs: list[Path]) ->
 LIBRARY_TARGET = "ckpt2cpp"
 
 
-def build_library(
-    cpp: CppConfig, source: Path, build_dir: Path, litert_library: Path, cross_flags: list[str]
-) -> Path:
-    """libckpt2cpp.so (the C++ API on LiteRT) built alone in `build_dir` against
-    `litert_library`, for another platform with `cross_flags` (a CMake cross build); its path.
-    lib/ of `build_dir` holds it beside the runtime library."""
+def build_library(cpp: CppConfig, source: Path, build_dir: Path, runtime: CppRuntime,
+                  litert_library: Path, cross_flags: list[str]) -> Path:  # fmt: skip
+    """libckpt2cpp.so (the C++ API on `runtime`) built alone in `build_dir`, against
+    `litert_library` for LiteRT, for another platform with `cross_flags` (a CMake cross build);
+    its path."""
     fingerprint = check_lock()
-    prepare_build_dir(build_dir, {**fingerprint, "cross": cross_flags})
+    prepare_build_dir(build_dir, {**fingerprint, "cross": cross_flags, "runtime": runtime.name})
     libs = replace(toolchain.libraries(), litert_library=litert_library)
-    only_litert = replace(cpp, runtimes=[CppRuntime.litert])
-    _run([*configure_command(source, build_dir, only_litert, libs), *cross_flags], "cmake configure")
+    only_this = replace(cpp, runtimes=[runtime])
+    configure = configure_command(source, build_dir, only_this, libs)
+    _run([*configure, f"-DCKPT2CPP_LIBRARY_RUNTIME={runtime.name}", *cross_flags], "cmake configure")
     _run(["cmake", "--build", str(build_dir), "-j", str(cpp.jobs), "--target", LIBRARY_TARGET],
-         f"building {LIBRARY_TARGET}")  # fmt: skip
+         f"building {LIBRARY_TARGET} on {runtime.name}")  # fmt: skip
     return build_dir / "lib" / f"lib{LIBRARY_TARGET}.so"
