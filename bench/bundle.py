@@ -1,7 +1,7 @@
-"""A deploy bundle's example against its runtime's runner (litert_runner, torch_runner) on the
-same model and samples: both are built on the ckpt2cpp library, so what the evaluation measured
-is what a bundle ships only if their p50 are equal. They take turns, round after round, in one
-run.
+"""A deploy bundle's example against its runtime's runner (litert_runner, torch_runner,
+tf_runner) on the same model and samples: both are built on the ckpt2cpp library, so what the
+evaluation measured is what a bundle ships only if their p50 are equal. They take turns, round
+after round, in one run.
 
     python bench/bundle.py [--rounds 7] [--runs 50]
 
@@ -23,16 +23,19 @@ from pipelines import jsonfile, paths
 from pipelines.package.proof import STATS, scrubbed_env
 
 
-def _runner_p50(runner: str, bundle: Path, outputs: list[str], scratch: Path, runs: int) -> float:
-    """`runner` on the bundle's model and samples: its p50 (one round of `runs`)."""
+def _runner_p50(runner: str, bundle: Path, scratch: Path, runs: int) -> float:
+    """`runner` on the bundle's model and samples: its p50 (one round of `runs`). TensorFlow's
+    graph nodes come from the bundle's model.json, as the evaluation passes them."""
     stats = scratch / "stats.json"
     (model,) = [p for p in (bundle / "model").iterdir() if p.name != "model.json"]
+    described = jsonfile.read(bundle / "model/model.json")
     command = [str(paths.CPP_BIN / runner), "--model", str(model), "--runs", str(runs),
                "--json", str(stats)]  # fmt: skip
-    for sample in sorted((bundle / "samples").glob("*.npy")):
-        command += ["--input", f"{sample.stem}={sample}"]
-    for name in outputs:
-        command += ["--output", f"{name}={scratch / name}.npy"]
+    for kind, folder in (("input", bundle / "samples"), ("output", scratch)):
+        for t in described[f"{kind}s"]:
+            command += [f"--{kind}", f"{t['name']}={folder / t['name']}.npy"]
+            if runner == "tf_runner":
+                command += [f"--{kind}-node", f"{t['name']}={t['node']}"]
     subprocess.run(command, check=True, capture_output=True)
     return float(json.loads(stats.read_text())["p50_ms"])
 
@@ -57,7 +60,6 @@ def measure(rounds: int, runs: int) -> list[str]:
         if record["platform"] != "x86_64":
             continue
         bundle, program = paths.DIST / name, f"{record['runtime']}_runner"
-        outputs = [t["name"] for t in jsonfile.read(bundle / "model/model.json")["outputs"]]
         with tempfile.TemporaryDirectory() as tmp:
             scratch, build = Path(tmp), Path(tmp) / "build"
             env = scrubbed_env(scratch)
@@ -66,7 +68,7 @@ def measure(rounds: int, runs: int) -> list[str]:
                 subprocess.run(command, check=True, capture_output=True, env=env)
             runner, example = [], []
             for _ in range(rounds):
-                runner.append(_runner_p50(program, bundle, outputs, scratch, runs))
+                runner.append(_runner_p50(program, bundle, scratch, runs))
                 example.append(_example_p50(build / "example", bundle, scratch, runs))
         r, e = statistics.median(runner), statistics.median(example)
         rows.append(f"| `{name}` | {program} | {r:.3f} | {e:.3f} | {e / r:.2f} |")

@@ -106,7 +106,7 @@ def test_the_bundle_benchmark_times_each_host_bundle_beside_its_runner(sr_projec
     rows = bundle.measure(rounds=1, runs=3)
     hosts = sorted(p.name for p in (sr_project / "dist").glob("*-x86_64") if p.is_dir())
     assert [row.split("`")[1] for row in rows[2:]] == hosts
-    assert {row.split(" | ")[1] for row in rows[2:]} == {"litert_runner", "torch_runner"}
+    assert {row.split(" | ")[1] for row in rows[2:]} == {"litert_runner", "torch_runner", "tf_runner"}
     for row in rows[2:]:
         runner, example, ratio = (float(cell) for cell in row.strip("| ").split(" | ")[2:])
         assert runner > 0 and example > 0 and abs(ratio - example / runner) <= 0.01

@@ -1,6 +1,8 @@
-"""The ckpt2cpp C++ library (cpp/include/ckpt2cpp/model.h) through its own unit tests: CTest
-builds cpp/tests/test_model.cpp as C++17 with warnings as errors and runs it on small real
-.tflite models written here, whose outputs from Python's LiteRT it must give bit for bit."""
+"""The ckpt2cpp C++ library (cpp/include/ckpt2cpp/model.h) through its own unit tests, C++17
+with warnings as errors, on small real models written here whose outputs from the same runtime
+in Python it must give bit for bit: cpp/tests/test_model.cpp (LiteRT) under CTest, and
+test_torch_model.cpp and test_tf_model.cpp against the sr project's libtorch and TensorFlow
+bundles."""
 
 import json
 import os
@@ -184,34 +186,79 @@ def write_torch_models(folder: Path) -> None:
     (folder / "wrong_output" / "model.json").write_text(json.dumps(wrong))
 
 
-def torch_bundle(project: Path) -> Path:
-    """The project's x86-64 torch bundle (include/, lib/ with libckpt2cpp.so on libtorch)."""
+def write_tf_models(folder: Path) -> None:
+    """The graphs, samples and Python outputs cpp/tests/test_tf_model.cpp reads (see its header)."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+        ids = tf.compat.v1.placeholder(tf.int64, [None, 2], name="ids")
+        total = tf.identity(tf.reduce_sum(x, axis=1, keepdims=True), name="total")
+        following = tf.identity(ids + 1, name="next")
+        samples = {"x": np.array([[1.0, 2.5, -0.5]], np.float32), "ids": np.array([[3, 7]], np.int64)}
+        with tf.compat.v1.Session(graph=graph) as session:
+            got = session.run({"next": following, "total": total}, {x: samples["x"], ids: samples["ids"]})
+            outputs = {"next": following, "total": total}
+            saved = str(folder / "saved" / "model")
+            tf.compat.v1.saved_model.simple_save(session, saved, {"x": x, "ids": ids}, outputs)
+    for name, value in {**samples, **got}.items():
+        np.save(folder / f"graph_{name}.npy", value)
+
+    def tensor(name, dtype, shape):
+        return {"name": name, "dtype": dtype, "shape": shape, "node": f"{name}:0"}
+
+    sidecar = {
+        "format": "graphdef",
+        "inputs": [tensor("x", "float32", [-1, 3]), tensor("ids", "int64", [-1, 2])],
+        "outputs": [tensor("next", "int64", [-1, 2]), tensor("total", "float32", [-1, 1])],
+    }
+    (folder / "graph").mkdir()
+    (folder / "graph" / "model.pb").write_bytes(graph.as_graph_def().SerializeToString())
+    for name in ("graph", "saved"):
+        (folder / name / "model.json").write_text(json.dumps(sidecar))
+    shutil.copytree(folder / "graph", folder / "no_json")
+    (folder / "no_json" / "model.json").unlink()
+    shutil.copytree(folder / "graph", folder / "bad_node")
+    wrong = {**sidecar, "outputs": [*sidecar["outputs"][:1], tensor("logits", "float32", [-1, 1])]}
+    (folder / "bad_node" / "model.json").write_text(json.dumps(wrong))
+
+
+def runtime_bundle(project: Path, runtime: str) -> Path:
+    """The project's x86-64 bundle of `runtime` (include/, lib/ with libckpt2cpp.so on it)."""
     found = json.loads((project / "dist" / "bundles.json").read_text())["bundles"]
-    (name,) = [n for n, r in found.items() if r["runtime"] == "torch" and r["platform"] == "x86_64"]
+    (name,) = [n for n, r in found.items() if r["runtime"] == runtime and r["platform"] == "x86_64"]
     return project / "dist" / name
 
 
+WRITERS = {"torch": write_torch_models, "tf": write_tf_models}
+
+
 @pytest.mark.pipeline
-@pytest.mark.parametrize("broken", [None, "dict_next.npy"])
-def test_library_unit_tests_on_libtorch(sr_project, tmp_path, broken):
-    """cpp/tests/test_torch_model.cpp, built as C++17 with warnings as errors against the sr
-    project's torch bundle, passes; with a reference output changed by one, it fails."""
-    bundle = torch_bundle(sr_project)
-    program = tmp_path / "test_torch_model"
+@pytest.mark.parametrize(
+    ("runtime", "broken"),
+    [("torch", None), ("torch", "dict_next.npy"), ("tf", None), ("tf", "graph_next.npy")],
+)
+def test_library_unit_tests_on_a_runtime_bundle(sr_project, tmp_path, runtime, broken):
+    """cpp/tests/test_<runtime>_model.cpp, built as C++17 with warnings as errors against the sr
+    project's bundle of that runtime, passes; with a reference output changed by one, it fails."""
+    bundle = runtime_bundle(sr_project, runtime)
+    program = tmp_path / f"test_{runtime}_model"
     compile_command = [
         "g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", f"-I{bundle / 'include'}", f"-I{REPO / 'cpp'}",
-        str(REPO / "cpp/tests/test_torch_model.cpp"), f"-L{bundle / 'lib'}", "-lckpt2cpp",
+        str(REPO / f"cpp/tests/test_{runtime}_model.cpp"), f"-L{bundle / 'lib'}", "-lckpt2cpp",
         f"-Wl,-rpath,{bundle / 'lib'}", "-o", str(program),
     ]  # fmt: skip
     subprocess.run(compile_command, check=True, capture_output=True, text=True)
     (tmp_path / "models").mkdir()
-    write_torch_models(tmp_path / "models")
+    WRITERS[runtime](tmp_path / "models")
     if broken:
         path = tmp_path / "models" / broken
         np.save(path, np.load(path) + 1)
     result = subprocess.run([str(program)], capture_output=True, text=True,
                             env={**os.environ, "CKPT2CPP_TEST_MODELS": str(tmp_path / "models")})  # fmt: skip
     if broken:
-        assert result.returncode == 1 and "FAIL: dict output next" in result.stderr, result.stderr
+        failed = f"FAIL: {broken.split('_')[0]} output next"
+        assert result.returncode == 1 and failed in result.stderr, result.stderr
     else:
         assert result.returncode == 0 and "all library tests passed" in result.stdout, result.stderr

@@ -54,18 +54,20 @@ def scrubbed(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def test_best_bundles_the_fastest_passing_cell_per_runtime_and_says_why_others_are_skipped(sr_project):
     cells = json.loads((sr_project / "reports/cells.json").read_text())
 
-    def fastest(prefix: str) -> str:
-        passed = [c for c in cpp_cells(cells).values() if c["artifact"].startswith(prefix) and c["passed"]]
+    def fastest(*names: str) -> str:
+        """The fastest passing C++ cell among those whose key starts with one of `names`."""
+        passed = [c for c in cpp_cells(cells).values()
+                  if c["passed"] and any(c["key"].startswith(n) for n in names)]  # fmt: skip
         return min(passed, key=lambda c: c["latency"]["p50_ms"])["artifact"]
 
     found = summary(sr_project)
     built = {(r["artifact"], r["platform"]) for r in found["bundles"].values()}
-    litert, torch = fastest("tflite/"), fastest("torch/")
-    assert built == {(litert, "x86_64"), (litert, "aarch64"), (torch, "x86_64")}, built
-    # the fastest passing tf cell, which the library cannot run yet, and the torch bundle for
-    # ARM64, whose libtorch is not installed here: named, with why
-    assert "no tf backend" in found["skipped"][fastest("tf/")], found["skipped"]
-    assert "x86-64 only" in found["skipped"][f"{torch.replace('/', '-')}-aarch64"], found["skipped"]
+    # not tf/*_bf16: those cells run tf_runner --bf16, which the library has no option for
+    litert, torch, tf = fastest("tflite/"), fastest("torch/"), fastest("tf/frozen@", "tf/savedmodel@")
+    assert built == {(litert, "x86_64"), (litert, "aarch64"), (torch, "x86_64"), (tf, "x86_64")}, built
+    # the torch and tf bundles for ARM64, whose libraries are not installed here: named, with why
+    for name in (torch, tf):
+        assert "x86-64 only" in found["skipped"][f"{name.replace('/', '-')}-aarch64"], found["skipped"]
     rows = json.loads((sr_project / "metrics/package.json").read_text())["bundles"]
     metrics = rows[the_bundle(sr_project)]
     assert metrics["total_mb"] <= 12 and metrics["tar_gz_mb"] < metrics["total_mb"], metrics
@@ -81,6 +83,7 @@ def test_best_bundles_the_fastest_passing_cell_per_runtime_and_says_why_others_a
     [
         ("litert", ["libLiteRt.so", "libckpt2cpp.so"], "ai-edge-litert"),
         ("torch", ["libc10.so", "libckpt2cpp.so", "libgomp.so.1", "libtorch.so", "libtorch_cpu.so"], "torch"),
+        ("tf", ["libckpt2cpp.so", "libtensorflow_cc.so.2", "libtensorflow_framework.so.2"], "tensorflow-cpu"),
     ],
 )
 def test_the_bundle_holds_exactly_what_it_needs_and_its_checksums_hold(
@@ -214,7 +217,7 @@ def test_named_artifacts_are_bundled_and_unbuilt_ones_skipped_with_the_reason(sr
 
     with contextlib.chdir(sr_project):  # artifact paths are relative to the project
         cfg = load()
-        asked = ["tflite/float32", "torch/script", "tflite/float32", "best"]
+        asked = ["tflite/float32", "torch/script", "tflite/float32", "tf/frozen_bf16", "best"]
         cfg = replace(cfg, package=replace(cfg.package, artifacts=asked))
         cells = json.loads(Path("reports/cells.json").read_text())
         choices = {c.name: c for c in choose(cfg, cells)}
@@ -223,8 +226,9 @@ def test_named_artifacts_are_bundled_and_unbuilt_ones_skipped_with_the_reason(sr
     assert choices["tflite/float32"].skipped is None
     assert choices["tflite/float32"].cell["key"] == "tflite/float32@cpp"
     assert "not in this configuration" in (choices["torch/script"].skipped or "")
+    assert "--bf16, which the ckpt2cpp library has no option for" in (choices["tf/frozen_bf16"].skipped or "")
     runtimes = {c.artifact.cpp_runtime.name for c in choices.values() if c.artifact}
-    assert runtimes == {"litert", "torch"}  # best's tf pick is skipped: the library has no tf backend
+    assert runtimes == {"litert", "torch", "tf"}
     (pick,) = only_torch
     assert pick.artifact is not None and pick.artifact.cpp_runtime.name == "torch"
 

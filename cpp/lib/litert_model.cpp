@@ -335,7 +335,7 @@ class TfliteModel : public Model {
 }  // namespace
 
 const RuntimeFormat& runtime_format() {
-  static const RuntimeFormat format{"LiteRT", {"model.tflite"}, {".tflite"},
+  static const RuntimeFormat format{"LiteRT", {"model.tflite"}, {".tflite"}, "",
                                     "export the model with the pipeline's quantize stage"};
   return format;
 }

@@ -39,21 +39,26 @@ std::unique_ptr<Model> Model::load(const std::string& path, const Options& optio
   namespace fs = std::filesystem;
   const RuntimeFormat& format = runtime_format();
   std::error_code ec;
+  auto is_model_directory = [&](const fs::path& p) {
+    return !format.directory_marker.empty() && fs::is_regular_file(p / format.directory_marker, ec);
+  };
+  auto is_model = [&](const fs::path& p) { return fs::is_regular_file(p, ec) || is_model_directory(p); };
   const fs::path given(path);
   fs::path file = given;
-  if (fs::is_directory(given, ec)) {
+  if (fs::is_directory(given, ec) && !is_model_directory(given)) {
     file = given / format.model_files.front();
     for (const auto& name : format.model_files)
-      if (fs::is_regular_file(given / name, ec)) {
+      if (is_model(given / name)) {
         file = given / name;
         break;
       }
   }
-  if (!fs::is_regular_file(file, ec))
+  if (!is_model(file))
     fail("model file not found: " + file.string(),
          "give a model folder holding " + join(format.model_files, " or ") + ", or the model file itself");
   const std::string extension = file.extension().string();
-  if (std::find(format.extensions.begin(), format.extensions.end(), extension) == format.extensions.end())
+  const auto& allowed = format.extensions;
+  if (!is_model_directory(file) && std::find(allowed.begin(), allowed.end(), extension) == allowed.end())
     fail("cannot load " + file.string() + ": this library runs " + join(format.extensions, " and ") + " models (" +
              format.runtime + ")",
          format.export_hint);
@@ -85,6 +90,22 @@ void Model::check_input(std::size_t index, Dtype dtype, const std::vector<std::i
              dtype_name(t.dtype) + ")",
          integer_model ? std::string("pass float32 (quantized for you) or ") + dtype_name(t.dtype)
                        : std::string("save the input as ") + dtype_name(t.dtype));
+}
+
+void Model::check_sample(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape,
+                         std::size_t bytes) const {
+  const TensorInfo& t = inputs_.at(index);
+  if (dtype != t.dtype || !shape_fits(t.shape, shape)) check_input(index, dtype, shape);
+  const std::size_t expected = static_cast<std::size_t>(element_count(shape)) * dtype_size(dtype);
+  if (bytes != expected)
+    fail("input '" + t.name + "' shaped " + shape_str(shape) + " takes " + std::to_string(expected) + " bytes of " +
+             dtype_name(dtype) + ", got " + std::to_string(bytes),
+         "pass one sample of the shape given");
+}
+
+void require_all_set(const std::vector<bool>& set, const std::vector<TensorInfo>& inputs) {
+  for (std::size_t m = 0; m < set.size(); ++m)
+    if (!set[m]) fail("model input '" + inputs[m].name + "' was not set", "call set_input for every input before run()");
 }
 
 void Model::set_input(const std::string& name, const Array& sample) {

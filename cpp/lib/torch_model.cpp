@@ -5,14 +5,13 @@
 //   - inputs take their declared dtype (float32, int32, int64) and shape, -1 being any size;
 //   - outputs come back as float32 (any floating type converted), int32 and int64 as they are;
 //   - Options::threads is libtorch's intra-op thread count (a process-wide setting).
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
 #include "lib/backends.h"
-#include "lib/json.h"
+#include "lib/sidecar.h"
 #include "lib/torch_engine.h"
 
 namespace ckpt2cpp {
@@ -20,56 +19,33 @@ namespace ckpt2cpp {
 namespace {
 
 // An input's dtype: one the engine feeds.
-Dtype input_dtype(const std::string& name, const std::string& source) {
+Dtype input_dtype(const SidecarTensor& t, const std::string& source) {
   for (Dtype d : {Dtype::Float32, Dtype::Int32, Dtype::Int64})
-    if (name == dtype_name(d)) return d;
-  fail(source + ": input dtype '" + name + "' is not one the library feeds to libtorch", "float32, int32 or int64");
+    if (t.dtype == dtype_name(d)) return d;
+  fail(source + ": input '" + t.name + "' is " + t.dtype + ", which the library does not feed to libtorch",
+       "float32, int32 or int64");
 }
 
 // An output's dtype as the engine gives it: int32 and int64 as they are, anything else float32.
-Dtype output_dtype(const std::string& name) {
-  return name == "int32" ? Dtype::Int32 : name == "int64" ? Dtype::Int64 : Dtype::Float32;
+Dtype output_dtype(const SidecarTensor& t) {
+  return t.dtype == "int32" ? Dtype::Int32 : t.dtype == "int64" ? Dtype::Int64 : Dtype::Float32;
 }
 
-// The "inputs" or "outputs" list of model.json: [{"name": ..., "dtype": ..., "shape": [...]}].
-std::vector<TensorInfo> tensors_in(const Json& sidecar, const std::string& key, const std::string& source) {
-  const Json* list = sidecar.find(key);
-  if (!list || list->kind != Json::Kind::Array || list->items.empty())
-    fail(source + " has no '" + key + "' list", "export the model again with the pipeline's trace stage");
-  std::vector<TensorInfo> found;
-  for (const Json& entry : list->items) {
-    const Json* name = entry.find("name");
-    const Json* dtype = entry.find("dtype");
-    const Json* shape = entry.find("shape");
-    if (!name || name->kind != Json::Kind::String || !dtype || dtype->kind != Json::Kind::String || !shape ||
-        shape->kind != Json::Kind::Array)
-      fail(source + ": each of '" + key + "' needs a name, a dtype and a shape",
-           "export the model again with the pipeline's trace stage");
-    TensorInfo info;
-    info.name = name->string;
-    info.dtype = key == "inputs" ? input_dtype(dtype->string, source) : output_dtype(dtype->string);
-    for (const Json& d : shape->items) {
-      if (d.kind != Json::Kind::Number || d.number < -1 || d.number > 1e9 || d.number != static_cast<double>(static_cast<std::int64_t>(d.number)))
-        fail(source + ": the shape of '" + info.name + "' holds something other than sizes or -1",
-             "export the model again with the pipeline's trace stage");
-      info.shape.push_back(static_cast<std::int64_t>(d.number));
-    }
-    found.push_back(std::move(info));
-  }
-  return found;
+TensorInfo info_of(const SidecarTensor& t, Dtype dtype) {
+  TensorInfo info;
+  info.name = t.name;
+  info.dtype = dtype;
+  info.shape = t.shape;
+  return info;
 }
 
 class TorchModel : public Model {
  public:
   TorchModel(const std::string& file, const Options& options) : engine_(file, options.threads) {
-    const std::string source = (std::filesystem::path(file).parent_path() / "model.json").string();
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(source, ec))
-      fail("model.json not found beside " + file + ": TorchScript and AOTInductor files do not name their tensors",
-           "load the model folder the pipeline wrote, model.json included");
-    const Json sidecar = read_json_file(source);
-    inputs_ = tensors_in(sidecar, "inputs", source);
-    outputs_ = tensors_in(sidecar, "outputs", source);
+    const Sidecar sidecar = read_sidecar(file, "TorchScript and AOTInductor files do not name their tensors");
+    const std::string& source = sidecar.path;
+    for (const auto& t : sidecar.inputs) inputs_.push_back(info_of(t, input_dtype(t, source)));
+    for (const auto& t : sidecar.outputs) outputs_.push_back(info_of(t, output_dtype(t)));
     const TorchSignature& sig = engine_.signature();
     const std::size_t listed = inputs_.size();
     if (engine_.aoti() ? sig.takes != 0 && sig.takes != listed : listed < sig.required || listed > sig.arguments.size())
@@ -81,23 +57,15 @@ class TorchModel : public Model {
   }
 
   using Model::set_input;
-  // One check that allocates nothing when it passes, then the engine's copy.
   void set_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape, const void* data,
                  std::size_t bytes) override {
-    const TensorInfo& t = inputs_.at(index);
-    if (dtype != t.dtype || !shape_fits(t.shape, shape)) check_input(index, dtype, shape);
-    const std::size_t expected = static_cast<std::size_t>(element_count(shape)) * dtype_size(dtype);
-    if (bytes != expected)
-      fail("input '" + t.name + "' shaped " + shape_str(shape) + " takes " + std::to_string(expected) + " bytes of " +
-               dtype_name(dtype) + ", got " + std::to_string(bytes),
-           "pass one sample of the shape given");
+    check_sample(index, dtype, shape, bytes);
     engine_.set_input(index, dtype, shape, data, bytes);
     fed_[index] = true;
   }
 
   void run() override {
-    for (std::size_t m = 0; m < fed_.size(); ++m)
-      if (!fed_[m]) fail("model input '" + inputs_[m].name + "' was not set", "call set_input for every input before run()");
+    require_all_set(fed_, inputs_);
     const TorchOutputs* outs = nullptr;
     try {
       outs = &engine_.run();
@@ -149,7 +117,7 @@ class TorchModel : public Model {
 }  // namespace
 
 const RuntimeFormat& runtime_format() {
-  static const RuntimeFormat format{"libtorch", {"model.pt2", "model.pt"}, {".pt", ".pt2"},
+  static const RuntimeFormat format{"libtorch", {"model.pt2", "model.pt"}, {".pt", ".pt2"}, "",
                                     "export the model with the pipeline's trace stage"};
   return format;
 }

@@ -1,6 +1,7 @@
 """One deploy bundle on disk: its layout, its README, its checksums and its .tar.gz.
 
-    <bundle>/model/           the artifact (model.tflite, model.pt2, model.pt) and its model.json
+    <bundle>/model/           the artifact (model.tflite, model.pt2, model.pt, model.pb or a
+                              SavedModel folder model/) and its model.json
     <bundle>/include/         the ckpt2cpp C++17 API
     <bundle>/lib/             libckpt2cpp.so and the runtime libraries it loads, RUNPATH $ORIGIN
     <bundle>/lib/cmake/ckpt2cpp/ckpt2cppConfig.cmake
@@ -32,7 +33,10 @@ def lay_out(bundle: Path, model_files: list[Path], library: Path, runtime_libs: 
     """Write everything but the README, bundle.json and SHA256SUMS into `bundle`."""
     (bundle / "model").mkdir(parents=True)
     for source in model_files:
-        shutil.copy2(source, bundle / "model" / source.name)
+        if source.is_dir():  # a SavedModel
+            shutil.copytree(source, bundle / "model" / source.name)
+        else:
+            shutil.copy2(source, bundle / "model" / source.name)
     shutil.copytree(CPP / "include", bundle / "include")
     (bundle / "lib" / "cmake" / "ckpt2cpp").mkdir(parents=True)
     for source in (library, *runtime_libs):
@@ -62,25 +66,36 @@ def _dist_info(library: Path) -> Path | None:
     return None
 
 
+def _licence_files(info: Path, package: Path) -> list[tuple[Path, Path]]:
+    """A wheel's licence texts, each with the path it keeps in the bundle: those in its
+    .dist-info (third-party ones keep their folders), and those at the top of its package folder
+    and of the package's include/ (TensorFlow ships its texts there)."""
+    found = [(f, f.relative_to(info)) for f in sorted(info.rglob("*"))]
+    for folder in (package, package / "include"):
+        found += [(f, f.relative_to(package)) for f in sorted(folder.glob("*"))]
+    return [(f, kept) for f, kept in found
+            if f.is_file() and any(word in f.name.upper() for word in LICENSE_WORDS)]  # fmt: skip
+
+
 def write_licenses(folder: Path, libraries: list[Path]) -> None:
-    """The licence files of the wheels the bundled libraries come from, one folder per wheel,
-    laid out as in the wheel's .dist-info."""
+    """The licence files of the wheels the bundled libraries come from, one folder per wheel."""
     folder.mkdir()
     for library in libraries:
         info = _dist_info(library)
         if info is None:
             continue
         name = info.name.split("-")[0].replace("_", "-")
-        for file in sorted(info.rglob("*")):
-            if file.is_file() and any(word in file.name.upper() for word in LICENSE_WORDS):
-                copy = folder / name / file.relative_to(info)  # third-party texts keep their folders
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(file, copy)
+        package = info.parent / library.resolve().relative_to(info.parent.resolve()).parts[0]
+        for file, kept in _licence_files(info, package):
+            copy = folder / name / kept
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, copy)
 
 
 def megabytes(paths: list[Path]) -> float:
-    """The files' size in MB (10^6 bytes), to the kB."""
-    return round(sum(p.stat().st_size for p in paths) / 1e6, 3)
+    """The size in MB (10^6 bytes), to the kB, of the files and of the files in the folders."""
+    found = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    return round(sum(f.stat().st_size for f in found) / 1e6, 3)
 
 
 def files(bundle: Path) -> list[Path]:

@@ -11,7 +11,7 @@ from pipelines.config import Config, CppRuntime
 
 BEST = "best"
 # The runtimes the ckpt2cpp C++ library (cpp/include/ckpt2cpp/model.h) has a backend for.
-LIBRARY_RUNTIMES = (CppRuntime.litert, CppRuntime.torch)
+LIBRARY_RUNTIMES = (CppRuntime.litert, CppRuntime.torch, CppRuntime.tf)
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,24 @@ def cpp_cells(cells: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {c["artifact"]: c for c in cells if c["language"] == "cpp"}
 
 
+def _unsupported(artifact: Artifact) -> str | None:
+    """Why the library cannot run `artifact` as its C++ cell did, or None."""
+    runtime = cast(CppRuntime, artifact.cpp_runtime)  # `found` holds C++ artifacts only
+    if runtime not in LIBRARY_RUNTIMES:
+        return f"the ckpt2cpp C++ library has no {runtime.name} backend"
+    if artifact.cpp_flags:
+        return (f"its C++ cell runs with {' '.join(artifact.cpp_flags)}, which the ckpt2cpp "
+                "library has no option for: package the artifact without the suffix")  # fmt: skip
+    return None
+
+
 def _best(runtime: CppRuntime, found: dict[str, Artifact], cells: dict[str, dict]) -> Choice:
-    """The fastest C++ cell of `runtime` that passed its accuracy target."""
+    """The fastest C++ cell of `runtime` that passed its accuracy target and that the library
+    runs as the cell did."""
     passed = [
         c for name, c in cells.items()
         if name in found and found[name].cpp_runtime is runtime and c["passed"]
+        and _unsupported(found[name]) is None
     ]  # fmt: skip
     if not passed:
         return Choice(f"{BEST}:{runtime.name}", skipped=f"no {runtime.name} C++ cell passed")
@@ -69,12 +82,6 @@ def choose(cfg: Config, cells: list[dict[str, Any]]) -> list[Choice]:
 
 
 def _supported(choice: Choice) -> Choice:
-    """`choice`, skipped when the library has no backend for its runtime yet."""
-    if choice.artifact is None or choice.artifact.cpp_runtime in LIBRARY_RUNTIMES:
-        return choice
-    runtime = cast(CppRuntime, choice.artifact.cpp_runtime)  # `found` holds C++ artifacts only
-    return Choice(
-        choice.name,
-        skipped=f"the ckpt2cpp C++ library has no {runtime.name} backend yet (it runs LiteRT "
-        "and libtorch): package a tflite/* or torch/* artifact",
-    )
+    """`choice`, skipped when the library cannot run it as its C++ cell did."""
+    why = None if choice.artifact is None else _unsupported(choice.artifact)
+    return choice if why is None else Choice(choice.name, skipped=why)

@@ -31,6 +31,10 @@ def described(artifact: Path, runtime: CppRuntime) -> dict[str, Any]:
     """The model.json of a built artifact the library runs."""
     if runtime is CppRuntime.torch:
         return dict(sidecar.read(artifact, sidecar.TorchExport))
+    if runtime is CppRuntime.tf and artifact.suffix == ".pb":
+        return dict(sidecar.read(artifact, sidecar.FrozenGraph))
+    if runtime is CppRuntime.tf:
+        return dict(sidecar.read(artifact, sidecar.SavedModel))
     return dict(sidecar.read(artifact, sidecar.TFLite))
 
 
@@ -173,9 +177,13 @@ def package(cfg: Config, cells: list[dict[str, Any]], dist: Path) -> dict[str, A
                         log.warning("not packaged: %s: %s", folder_name(choice.name, target), why)
                         skipped[folder_name(choice.name, target)] = why
                     continue
-                build_dir = paths.PACKAGE_BUILD_DIR / f"{target.platform.value}-{runtime.name}"
+                # on the host, build_cpp's tree: the library links the runner's objects
+                build_dir, cross_flags = paths.CMAKE_DIR, []
+                if target.emulated:
+                    build_dir = paths.PACKAGE_BUILD_DIR / target.platform.value
+                    cross_flags = target.cmake_flags()
                 library = build_library(cfg.cpp, Path("cpp"), build_dir, runtime,
-                                        target.litert_library, target.cmake_flags())  # fmt: skip
+                                        target.litert_library, cross_flags)  # fmt: skip
                 for choice in tqdm(group, desc=f"package {target.platform.value}", unit="bundle"):
                     records[folder_name(choice.name, target)] = bundle_one(
                         choice, cfg, target, library, laid_out[choice.name],

@@ -56,7 +56,8 @@ class Target:
         """Where the libraries of `runtime` for this platform are (the wheels' folders)."""
         if runtime is CppRuntime.litert:
             return [self.litert_library.parent]
-        return [toolchain.libraries().torch_lib]
+        libs = toolchain.libraries()
+        return [libs.torch_lib if runtime is CppRuntime.torch else libs.tensorflow_lib]
 
     def cannot_bundle(self, runtime: CppRuntime) -> str | None:
         """Why bundles of `runtime` cannot be built for this platform (one line), or None."""

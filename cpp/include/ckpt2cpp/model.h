@@ -46,9 +46,10 @@ struct OpTime {
 
 class Model {
  public:
-  // Loads `path`: a model folder (model.tflite, or model.pt / model.pt2 and the model.json that
-  // names their tensors) or the model file itself. Which formats load depends on the runtime
-  // this libckpt2cpp.so was built for: runtime() names it.
+  // Loads `path`: a model folder (model.tflite; model.pt2 or model.pt; model.pb or a SavedModel
+  // directory `model/` — the last three with the model.json that names their tensors) or the
+  // model file itself. Which formats load depends on the runtime this libckpt2cpp.so was built
+  // for: runtime() names it.
   static std::unique_ptr<Model> load(const std::string& path, const Options& options = {});
   static std::string runtime();
   virtual ~Model() = default;
@@ -91,6 +92,10 @@ class Model {
   virtual std::vector<OpTime> stop_profiling(int runs);
 
  protected:
+  // For runtimes without quantized inputs: throws unless one sample of `dtype` and `shape`,
+  // `bytes` long, fits input `index` exactly (allocates nothing when it does).
+  void check_sample(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape, std::size_t bytes) const;
+
   std::vector<TensorInfo> inputs_, outputs_;
 };
 

@@ -127,20 +127,21 @@ def build(cpp: CppConfig, source: Path, build_dir: Path, outputs: list[Path]) ->
     return info
 
 
-LIBRARY_TARGET = "ckpt2cpp"
-
-
 def build_library(cpp: CppConfig, source: Path, build_dir: Path, runtime: CppRuntime,
                   litert_library: Path, cross_flags: list[str]) -> Path:  # fmt: skip
-    """libckpt2cpp.so (the C++ API on `runtime`) built alone in `build_dir`, against
-    `litert_library` for LiteRT, for another platform with `cross_flags` (a CMake cross build);
-    its path."""
+    """libckpt2cpp.so on `runtime` (cpp/CMakeLists.txt: ckpt2cpp_<runtime>_shared); its path.
+    In build_cpp's tree (`build_dir` configured as build_cpp configures it) this links the
+    objects the runner was built from; with `cross_flags`, `build_dir` is a cross build of
+    that runtime alone, against `litert_library`."""
     fingerprint = check_lock()
-    prepare_build_dir(build_dir, {**fingerprint, "cross": cross_flags, "runtime": runtime.name})
+    if cross_flags:
+        fingerprint = {**fingerprint, "cross": cross_flags}
+        cpp = replace(cpp, runtimes=[runtime])
+    elif runtime not in cpp.runtimes:  # an artifact named in package.artifacts
+        cpp = replace(cpp, runtimes=[*cpp.runtimes, runtime])
+    prepare_build_dir(build_dir, fingerprint)
     libs = replace(toolchain.libraries(), litert_library=litert_library)
-    only_this = replace(cpp, runtimes=[runtime])
-    configure = configure_command(source, build_dir, only_this, libs)
-    _run([*configure, f"-DCKPT2CPP_LIBRARY_RUNTIME={runtime.name}", *cross_flags], "cmake configure")
-    _run(["cmake", "--build", str(build_dir), "-j", str(cpp.jobs), "--target", LIBRARY_TARGET],
-         f"building {LIBRARY_TARGET} on {runtime.name}")  # fmt: skip
-    return build_dir / "lib" / f"lib{LIBRARY_TARGET}.so"
+    _run([*configure_command(source, build_dir, cpp, libs), *cross_flags], "cmake configure")
+    target = f"ckpt2cpp_{runtime.name}_shared"
+    _run(["cmake", "--build", str(build_dir), "-j", str(cpp.jobs), "--target", target], f"building {target}")
+    return build_dir / "lib" / runtime.name / "libckpt2cpp.so"
