@@ -16,9 +16,17 @@ namespace ckpt2cpp {
 // StderrCapture (stderr_capture.h) has taken fd 2 over.
 inline int g_error_fd = STDERR_FILENO;
 
-// Builds "<what> (<hint>)", the text after "error: ".
+// `text` with control characters but tab shown as '?': a newline in a file name or a flag, or
+// a NUL echoed from a corrupt file, would otherwise break or end the printed line.
+inline std::string printable(std::string text) {
+  for (char& c : text)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
+  return text;
+}
+
+// Builds "<what> (<hint>)", the text after "error: ", on one line.
 inline std::string with_hint(const std::string& what, const std::string& hint) {
-  return hint.empty() ? what : what + " (" + hint + ")";
+  return printable(hint.empty() ? what : what + " (" + hint + ")");
 }
 
 // Bad command line: exit code 2.
@@ -38,9 +46,7 @@ struct RunError : Error {
 }
 
 // Collapses a (possibly multi-line) library message into one short line:
-// the first non-empty line, trimmed, at most max_len characters, with control
-// characters shown as '?' (a NUL byte echoed from a corrupt file would
-// otherwise end the printed line, and the hint after it, early).
+// the first non-empty line, trimmed, at most max_len characters, printable().
 inline std::string first_line(const std::string& text, std::size_t max_len = 400) {
   std::size_t pos = 0;
   std::string line;
@@ -58,9 +64,7 @@ inline std::string first_line(const std::string& text, std::size_t max_len = 400
     pos = end + 1;
   }
   if (line.size() > max_len) line = line.substr(0, max_len) + "...";
-  for (char& c : line)
-    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
-  return line;
+  return printable(line);
 }
 
 // The last non-empty line of a multi-line library message, trimmed, at most
