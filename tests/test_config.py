@@ -1,5 +1,6 @@
 """The Hydra configuration: composition, the committed params.yaml, and clear errors."""
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -128,3 +129,21 @@ def test_several_inputs_and_outputs_are_declared_by_name():
 def test_a_signature_that_is_ambiguous_or_clashes_is_refused_naming_the_key(overrides, refusal):
     with pytest.raises(ConfigError, match=refusal):
         validate(compose(overrides))
+
+
+@pytest.mark.parametrize("modes", ["[int8,int8_selective]", "[int8]"])
+def test_a_stale_int8_selective_folder_is_read_only_when_configured(tmp_path, monkeypatch, modes):
+    """A folder left by an earlier configuration that built int8_selective: the evaluation's
+    search figure reads it only while quantize.modes asks for the mode."""
+    from pipelines import paths
+    from pipelines.evaluate.evaluation import selective_search
+
+    cfg = validate(compose([f"quantize.modes={modes}"]))
+    monkeypatch.chdir(tmp_path)  # artifact paths are relative to the project
+    stale = paths.tflite_model(QuantMode.int8_selective)
+    stale.parent.mkdir(parents=True)
+    stale.touch()
+    record = {"steps": [{"float_layers": 0}, {"float_layers": 2}]}
+    stale.with_suffix(".json").write_text(json.dumps({"format": "tflite", "selective": record}))
+    found = selective_search(cfg)
+    assert found == (record if "selective" in modes else None)

@@ -223,15 +223,23 @@ def _summary(cfg: Config, results: list[CellResult], original_quality: dict) -> 
     return summary
 
 
+def selective_search(cfg: Config) -> sidecar.Selective | None:
+    """int8_selective's search record, when this configuration builds that mode: a folder left
+    by an earlier configuration is never read."""
+    if not cfg.model.uses_tf or QuantMode.int8_selective not in cfg.quantize.modes:
+        return None
+    info = sidecar.find(paths.tflite_model(QuantMode.int8_selective), sidecar.TFLite)
+    return None if info is None else info.get("selective")
+
+
 def _figures(cfg, results, outputs, inputs, targets, originals) -> dict[str, bytes]:
     found = {
         "Latency per cell": figures.latency_bars(results),
         "Error per cell": figures.error_bars(results),
         "Latency vs error": figures.latency_vs_error(results),
     }
-    selective = sidecar.find(paths.tflite_model(QuantMode.int8_selective), sidecar.TFLite)
-    if selective is not None and len(selective.get("selective", {}).get("steps", [])) > 1:
-        record = selective["selective"]
+    record = selective_search(cfg)
+    if record is not None and len(record.get("steps", [])) > 1:
         found["int8_selective: layers kept in float vs accuracy"] = figures.selective_tradeoff(
             dict(record)
         )
