@@ -95,18 +95,23 @@ def python_litert_outputs(interpreter, folder: Path, name: str, samples) -> None
         np.save(folder / f"{name}_{tensor}.npy", dequantize(value, *q) if q[0] else value)
 
 
-@pytest.fixture(scope="module")
-def build(tmp_path_factory) -> Path:
-    """cpp/ configured with the library's tests, ckpt2cpp_tests built (LiteRT only)."""
-    build = tmp_path_factory.mktemp("library-build")
+def build_litert_tree(build: Path, targets: list[str], *flags: str) -> Path:
+    """cpp/ configured in `build` for LiteRT alone with the library's tests and `flags`, and
+    `targets` built; `build`."""
     configure = [
         "cmake", "-S", str(REPO / "cpp"), "-B", str(build), "-DCKPT2CPP_WITH_TORCH=OFF",
         "-DCKPT2CPP_WITH_TF=OFF", f"-DLITERT_LIBRARY={toolchain.libraries().litert_library}",
-        "-DCKPT2CPP_BUILD_TESTS=ON",
+        "-DCKPT2CPP_BUILD_TESTS=ON", *flags,
     ]  # fmt: skip
-    for command in (configure, ["cmake", "--build", str(build), "-j2", "--target", "ckpt2cpp_tests"]):
+    for command in (configure, ["cmake", "--build", str(build), "-j2", "--target", *targets]):
         subprocess.run(command, check=True, capture_output=True, text=True)
     return build
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory) -> Path:
+    """cpp/ configured with the library's tests, ckpt2cpp_tests built (LiteRT only)."""
+    return build_litert_tree(tmp_path_factory.mktemp("library-build"), ["ckpt2cpp_tests"])
 
 
 def models_env(folder: Path) -> dict[str, str]:

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines import toolchain
-from tests.test_cpp_library import REPO, models_env
+from tests.test_cpp_library import build_litert_tree, models_env
 
 SANITIZER_REPORT = re.compile(r"ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer")
 # LiteRT's library is not built with the sanitizers, and keeps allocations alive at exit.
@@ -25,16 +24,8 @@ FUZZ_LINE = re.compile(r"^(\w+): (\d+) cases, (\d+) accepted, (\d+) rejected in 
 @pytest.fixture(scope="module")
 def sanitized(tmp_path_factory) -> Path:
     """cpp/ built with the sanitizers: the unit tests, the fuzz campaign and litert_runner."""
-    build = tmp_path_factory.mktemp("sanitized")
-    configure = [
-        "cmake", "-S", str(REPO / "cpp"), "-B", str(build), "-DCKPT2CPP_WITH_TORCH=OFF",
-        "-DCKPT2CPP_WITH_TF=OFF", f"-DLITERT_LIBRARY={toolchain.libraries().litert_library}",
-        "-DCKPT2CPP_BUILD_TESTS=ON", "-DCKPT2CPP_SANITIZE=ON",
-    ]  # fmt: skip
     targets = ["ckpt2cpp_tests", "ckpt2cpp_fuzz", "litert_runner"]
-    for command in (configure, ["cmake", "--build", str(build), "-j2", "--target", *targets]):
-        subprocess.run(command, check=True, capture_output=True, text=True)
-    return build
+    return build_litert_tree(tmp_path_factory.mktemp("sanitized"), targets, "-DCKPT2CPP_SANITIZE=ON")
 
 
 def run_sanitized(command: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

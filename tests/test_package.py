@@ -142,6 +142,32 @@ def test_a_moved_bundle_builds_and_runs_without_python(sr_project, tmp_path, bui
 
 
 @pytest.mark.pipeline
+@pytest.mark.parametrize("runtime", ["torch", "tf"])
+def test_the_libtorch_and_tensorflow_bundles_run_the_same_moved_elsewhere(sr_project, tmp_path, runtime):
+    """Unpacked in another folder, built and run with no venv on PATH, the bundle's example gives
+    the same outputs as in dist/, where the stage proved them bit-equal to Python's."""
+    in_dist = sr_project / "dist" / the_bundle(sr_project, runtime=runtime)
+    record = json.loads((in_dist / "bundle.json").read_text())
+    assert all(d == 0 for d in record["proof"]["runs"]["host"]["max_abs"].values()), record["proof"]
+    moved = unpack(sr_project, tmp_path / "elsewhere", runtime=runtime)
+    outputs = {}
+    for place, bundle in (("moved", moved), ("dist", in_dist)):
+        build, out = tmp_path / f"build-{place}", tmp_path / f"out-{place}"
+        configure = ["cmake", "-S", str(bundle / "examples"), "-B", str(build)]
+        for command in (configure, ["cmake", "--build", str(build)]):
+            done = scrubbed(command, tmp_path)
+            assert done.returncode == 0, done.stdout + done.stderr
+        out.mkdir()
+        example = [str(build / "example"), str(bundle / "model"), str(bundle / "samples"), str(out), "3"]
+        ran = scrubbed(example, tmp_path)
+        assert ran.returncode == 0 and "p50" in ran.stdout, ran.stderr[-2000:]
+        outputs[place] = {p.name: np.load(p) for p in sorted(out.glob("*.npy"))}
+    assert outputs["moved"].keys() == outputs["dist"].keys() and outputs["moved"]
+    for name, array in outputs["moved"].items():
+        np.testing.assert_array_equal(array, outputs["dist"][name])
+
+
+@pytest.mark.pipeline
 def test_the_readme_snippet_builds_and_runs_against_the_bundle(sr_project, tmp_path):
     bundle = unpack(sr_project, tmp_path)
     readme = (bundle / "README.md").read_text()

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ckpt2cpp/model.h"
+#include "common/error.h"
 
 namespace ckpt2cpp {
 
@@ -33,7 +35,35 @@ inline bool shape_fits(const std::vector<std::int64_t>& declared, const std::vec
   return true;
 }
 
-// Throws, naming the first input that was not set since loading, unless all were.
-void require_all_set(const std::vector<bool>& set, const std::vector<TensorInfo>& inputs);
+// A Model over an engine that takes positional samples exactly as the inputs declare them
+// (libtorch, TensorFlow): each sample is checked against inputs(), and run() refuses to start
+// before every input was set.
+template <class Engine>
+class EngineModel : public Model {
+ public:
+  using Model::set_input;
+  void set_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape, const void* data,
+                 std::size_t bytes) override {
+    check_sample(index, dtype, shape, bytes);
+    engine_.set_input(index, dtype, shape, data, bytes);
+    if (set_.size() != inputs_.size()) set_.assign(inputs_.size(), false);
+    set_[index] = true;
+  }
+
+ protected:
+  template <class... Args>
+  explicit EngineModel(Args&&... args) : engine_(std::forward<Args>(args)...) {}
+  // Throws, naming the first input not set since loading, unless all were.
+  void require_inputs_set() const {
+    for (std::size_t m = 0; m < inputs_.size(); ++m)
+      if (m >= set_.size() || !set_[m])
+        fail("model input '" + inputs_[m].name + "' was not set", "call set_input for every input before run()");
+  }
+
+  Engine engine_;
+
+ private:
+  std::vector<bool> set_;  // per input: set since loading
+};
 
 }  // namespace ckpt2cpp

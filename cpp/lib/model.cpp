@@ -103,11 +103,6 @@ void Model::check_sample(std::size_t index, Dtype dtype, const std::vector<std::
          "pass one sample of the shape given");
 }
 
-void require_all_set(const std::vector<bool>& set, const std::vector<TensorInfo>& inputs) {
-  for (std::size_t m = 0; m < set.size(); ++m)
-    if (!set[m]) fail("model input '" + inputs[m].name + "' was not set", "call set_input for every input before run()");
-}
-
 void Model::set_input(const std::string& name, const Array& sample) {
   const std::size_t index = input_index(name);
   check_input(index, sample.dtype, sample.shape, " of input '" + name + "'");

@@ -19,26 +19,17 @@ namespace ckpt2cpp {
 
 namespace {
 
-class TfModel : public Model {
+class TfModel : public EngineModel<TfEngine> {
  public:
-  TfModel(const std::string& path, const Options& options) : engine_(path, options.threads, false) {
+  TfModel(const std::string& path, const Options& options) : EngineModel(path, options.threads, false) {
     const Sidecar sidecar = read_sidecar(path, "it names the graph tensors to feed and fetch");
     for (const auto& t : sidecar.inputs) inputs_.push_back(describe(t, engine_.add_input(node(t, sidecar), sidecar.path)));
     for (const auto& t : sidecar.outputs)
       outputs_.push_back(describe(t, engine_.add_output(node(t, sidecar), sidecar.path)));
-    fed_.assign(inputs_.size(), false);
-  }
-
-  using Model::set_input;
-  void set_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape, const void* data,
-                 std::size_t bytes) override {
-    check_sample(index, dtype, shape, bytes);
-    engine_.set_input(index, dtype, shape, data, bytes);
-    fed_[index] = true;
   }
 
   void run() override {
-    require_all_set(fed_, inputs_);
+    require_inputs_set();
     outs_ = &engine_.run([] { return std::string("inference failed"); }, "check the inputs' shapes against inputs()",
                          "the graph needs an input model.json does not list: export the model again");
   }
@@ -69,8 +60,6 @@ class TfModel : public Model {
     return info;
   }
 
-  TfEngine engine_;
-  std::vector<bool> fed_;  // per input: set since loading
   const std::vector<Array>* outs_ = nullptr;
 };
 

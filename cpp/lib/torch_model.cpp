@@ -39,9 +39,9 @@ TensorInfo info_of(const SidecarTensor& t, Dtype dtype) {
   return info;
 }
 
-class TorchModel : public Model {
+class TorchModel : public EngineModel<TorchEngine> {
  public:
-  TorchModel(const std::string& file, const Options& options) : engine_(file, options.threads) {
+  TorchModel(const std::string& file, const Options& options) : EngineModel(file, options.threads) {
     const Sidecar sidecar = read_sidecar(file, "TorchScript and AOTInductor files do not name their tensors");
     const std::string& source = sidecar.path;
     for (const auto& t : sidecar.inputs) inputs_.push_back(info_of(t, input_dtype(t, source)));
@@ -53,19 +53,10 @@ class TorchModel : public Model {
                std::to_string(engine_.aoti() ? sig.takes : sig.arguments.size()),
            "the sidecar belongs to another model: export it again");
     for (std::size_t m = 0; m < outputs_.size(); ++m) order_.push_back(m);
-    fed_.assign(inputs_.size(), false);
-  }
-
-  using Model::set_input;
-  void set_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape, const void* data,
-                 std::size_t bytes) override {
-    check_sample(index, dtype, shape, bytes);
-    engine_.set_input(index, dtype, shape, data, bytes);
-    fed_[index] = true;
   }
 
   void run() override {
-    require_all_set(fed_, inputs_);
+    require_inputs_set();
     const TorchOutputs* outs = nullptr;
     try {
       outs = &engine_.run();
@@ -107,8 +98,6 @@ class TorchModel : public Model {
     layout_ = outs.layout;
   }
 
-  TorchEngine engine_;
-  std::vector<bool> fed_;           // per input: set since loading
   std::size_t layout_ = 0;          // the engine's output layout that order_ was made for
   std::vector<std::size_t> order_;  // per output: its index among what the model returns
   std::vector<Array> arrays_;       // the last run's outputs, outputs() order
