@@ -194,7 +194,7 @@ class TfliteModel : public Model {
   using Model::set_input;
   void set_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape, const void* data,
                  std::size_t bytes) override {
-    const TensorInfo& t = inputs_.at(index);
+    const TensorInfo& t = input_at(index);
     const bool quantize_it = dtype == Dtype::Float32 && is_quantized_type(t.dtype);
     if ((quantize_it && !t.quantized) || (!quantize_it && dtype != t.dtype) || shape != t.shape)
       check_input(index, dtype, shape);

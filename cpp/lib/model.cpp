@@ -70,11 +70,28 @@ std::string Model::runtime() { return runtime_format().runtime; }
 
 std::size_t Model::input_index(const std::string& name) const { return index_of(inputs_, name, "input"); }
 
+const TensorInfo& Model::input_at(std::size_t index) const {
+  if (index >= inputs_.size())
+    fail("input index " + std::to_string(index) + " is out of range: the model has " + std::to_string(inputs_.size()) +
+             " inputs",
+         "use input_index(name), or an index below inputs().size()");
+  return inputs_[index];
+}
+
+const Array& Model::output(std::size_t index) const {
+  const std::vector<Array>& arrays = output_arrays();
+  if (index >= arrays.size())
+    fail("output index " + std::to_string(index) + " is out of range: " + std::to_string(arrays.size()) +
+             " outputs are available",
+         arrays.empty() ? "call run() first" : "use output_index(name), or an index below outputs().size()");
+  return arrays[index];
+}
+
 std::size_t Model::output_index(const std::string& name) const { return index_of(outputs_, name, "output"); }
 
 void Model::check_input(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape,
                         const std::string& source) const {
-  const TensorInfo& t = inputs_.at(index);
+  const TensorInfo& t = input_at(index);
   if (!shape_fits(t.shape, shape))
     fail("input sample shape " + shape_str(shape) + source + " does not match model input '" + t.name + "' " + shape_str(t.shape),
          "the .npy must be [N, ...] with each sample shaped like the model input without its batch axis");
@@ -94,7 +111,7 @@ void Model::check_input(std::size_t index, Dtype dtype, const std::vector<std::i
 
 void Model::check_sample(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape,
                          std::size_t bytes) const {
-  const TensorInfo& t = inputs_.at(index);
+  const TensorInfo& t = input_at(index);
   if (dtype != t.dtype || !shape_fits(t.shape, shape)) check_input(index, dtype, shape);
   const std::size_t expected = static_cast<std::size_t>(element_count(shape)) * dtype_size(dtype);
   if (bytes != expected)
@@ -110,7 +127,7 @@ void Model::set_input(const std::string& name, const Array& sample) {
 }
 
 void Model::set_input(std::size_t index, Dtype dtype, const void* data, std::size_t bytes) {
-  const TensorInfo& t = inputs_.at(index);
+  const TensorInfo& t = input_at(index);
   for (auto d : t.shape)
     if (d < 0)
       fail("model input '" + t.name + "' has the dynamic shape " + shape_str(t.shape),

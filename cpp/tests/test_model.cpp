@@ -30,6 +30,9 @@ void test_float_model() {
   expect_outputs_equal_python("float", *model);
   expect_error("unknown input name", "its inputs: x", [&] { model->set_input("nope", std::vector<float>(4)); });
   expect_error("unknown output name", "its outputs: y", [&] { model->output("nope"); });
+  expect_error("input index out of range", "input index 3 is out of range",
+               [&] { model->set_input(3, ckpt2cpp::Dtype::Float32, nullptr, 0); });
+  expect_error("output index out of range", "output index 5 is out of range", [&] { model->output(5); });
   expect_error("wrong element count", "takes 4 float32 values", [&] { model->set_input("x", std::vector<float>(3)); });
   ckpt2cpp::Array ints{ckpt2cpp::Dtype::Int32, {1, 4}, std::vector<unsigned char>(16)};
   expect_error("wrong dtype", "does not match model input 'x' (float32)", [&] { model->set_input("x", ints); });

@@ -81,7 +81,7 @@ class Model {
   // The outputs of the last run(), in outputs() order: float32 (int8/uint8 dequantized unless
   // Options::raw_output), int32/int64 as they are. Valid until the next run().
   virtual const std::vector<Array>& output_arrays() const = 0;
-  const Array& output(std::size_t index) const { return output_arrays().at(index); }
+  const Array& output(std::size_t index) const;
   const Array& output(const std::string& name) const { return output(output_index(name)); }
 
   // Whether Options::threads reached the runtime.
@@ -92,6 +92,8 @@ class Model {
   virtual std::vector<OpTime> stop_profiling(int runs);
 
  protected:
+  // inputs()[index]; an index out of range throws, naming the count.
+  const TensorInfo& input_at(std::size_t index) const;
   // For runtimes without quantized inputs: throws unless one sample of `dtype` and `shape`,
   // `bytes` long, fits input `index` exactly (allocates nothing when it does).
   void check_sample(std::size_t index, Dtype dtype, const std::vector<std::int64_t>& shape, std::size_t bytes) const;
