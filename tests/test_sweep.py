@@ -22,6 +22,10 @@ def test_experiment_names_are_git_ref_safe():
         == "model=digits,quantize.modes=-int8,uint8"
     )
     assert experiment_name([]) == "defaults"
+    # long override lists that differ only at the end keep distinct names, within the limit
+    common = [f"evaluate.tolerances.mode_{k}=0.5" for k in range(12)]
+    names = {experiment_name([*common, f"evaluate.threads={t}"]) for t in (1, 2)}
+    assert len(names) == 2 and all(len(n) <= 200 and n.startswith("evaluate.tolerances") for n in names)
 
 
 def test_the_sweeps_own_settings_are_not_experiment_params():

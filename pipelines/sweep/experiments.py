@@ -8,6 +8,7 @@ the repository instead, pulls what it can from `sweep.remote`, runs there, and p
 artifacts, run-cache and experiment back.
 """
 
+import hashlib
 import json
 import re
 import subprocess
@@ -44,10 +45,18 @@ def pipeline_overrides(overrides: list[str]) -> list[str]:
     return [o for o in overrides if not o.lstrip("+~").startswith(OWN_KEYS)]
 
 
+MAX_NAME = 200
+
+
 def experiment_name(overrides: list[str]) -> str:
-    """A git-ref-safe experiment name made of the overrides, e.g. `model=digits,evaluate.threads=2`."""
-    name = ",".join(overrides) or "defaults"
-    return re.sub(r"[^A-Za-z0-9._=,+-]+", "-", name).strip("-.")[:200]
+    """A git-ref-safe experiment name made of the overrides, e.g. `model=digits,evaluate.threads=2`.
+    A name longer than MAX_NAME keeps its start and ends in a hash of the whole, so two jobs
+    that differ only after the cut never share a name (nor overwrite each other's experiment)."""
+    name = re.sub(r"[^A-Za-z0-9._=,+-]+", "-", ",".join(overrides) or "defaults").strip("-.")
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return f"{name[: MAX_NAME - len(digest) - 1].rstrip('-.')}-{digest}"
 
 
 def _by_name(repo: Repo) -> dict[str, str]:
