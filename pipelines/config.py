@@ -343,6 +343,13 @@ class DataConfig:
             _require(
                 bool(self.eval_images), "data.eval_images", self.eval_images, "a non-empty list"
             )
+            shared = sorted(set(self.train_images) & set(self.eval_images))
+            _require(
+                not shared,
+                "data.eval_images",
+                shared,
+                "photos not in data.train_images (the evaluation must be held out)",
+            )
         if self.source is DataSource.arrays:
             _require(
                 bool(self.eval_inputs),

@@ -100,3 +100,53 @@ def test_photo_calibration_samples_have_the_models_input_size_not_the_patch_size
         "[20, 16, 3] (give calibration samples of that shape, or run the checkpoint stage again "
         "to cut them)"
     )
+
+
+def test_a_photo_trained_on_under_another_name_is_refused_as_evaluation_data():
+    """scikit-image ships the same chessboard pixels as chessboard_GRAY and chessboard_RGB."""
+    from pipelines import data
+
+    model = ModelConfig(name="sr", input_shape=[1, 8, 8, 3], arch={"scale": 2})
+    config = DataConfig(
+        source=DataSource.photos,
+        train_images=["coffee", "chessboard_GRAY"],
+        eval_images=["rocket", "chessboard_RGB"],
+        train_patches=2,
+        patch_size=8,
+        calibration_pool=2,
+    )
+    with pytest.raises(PipelineError) as caught:
+        data.build(config, model)
+    assert str(caught.value) == (
+        "evaluation source 'chessboard_RGB' has the same content as 'chessboard_GRAY' in the "
+        "training set, so the evaluation would not be held out (make data.train_images and "
+        "data.eval_images share nothing)"
+    )
+    config.eval_images = ["rocket"]
+    dataset = data.build(config, model)
+    assert set(dataset.train_sources) == {"coffee", "chessboard_GRAY"}
+    assert set(dataset.eval_sources) == {"rocket"}
+
+
+def test_a_photo_named_in_both_lists_is_refused_by_the_config():
+    from pipelines.config import ConfigError
+
+    config = DataConfig(source=DataSource.photos, train_images=["coffee"], eval_images=["coffee"])
+    with pytest.raises(ConfigError) as caught:
+        config.check()
+    assert str(caught.value) == (
+        "data.eval_images=['coffee'] is invalid: allowed values are photos not in "
+        "data.train_images (the evaluation must be held out)"
+    )
+
+
+def test_a_sample_in_both_splits_is_refused_whatever_its_label():
+    from pipelines.data.held_out import hashed, refuse_shared
+
+    samples = np.arange(12, dtype=np.float32).reshape(3, 4)
+    train = hashed((f"digit {i}", samples[i]) for i in (0, 1))
+    refuse_shared(train, hashed([("digit 2", samples[2])]), "data.seed")
+    with pytest.raises(PipelineError, match="'digit 7' has the same content as 'digit 1'"):
+        refuse_shared(train, hashed([("digit 7", samples[1].copy())]), "data.seed")
+    # the same values in another dtype are another sample
+    refuse_shared(train, hashed([("digit 8", samples[1].astype(np.float64))]), "data.seed")

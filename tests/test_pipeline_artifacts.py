@@ -175,5 +175,20 @@ def test_every_exported_artifact_says_where_its_time_goes(sr_project):
 
 
 def test_evaluation_inputs_are_held_out_photos(sr_project):
+    """The photos trained on and the photos evaluated on, hashed here from the files the
+    configuration names, share no content, and the checkpoint stage recorded those hashes."""
+    import numpy as np
+
+    from pipelines.config import load
+    from pipelines.data.held_out import content_hash
+    from pipelines.data.photos import open_photo
+
     inputs = tensors.load(sr_project / "artifacts/dataset/eval_inputs.npz")["input"]
     assert inputs.shape == (16, 64, 64, 3) and inputs.min() >= 0.0 and inputs.max() <= 1.0
+    data = load(sr_project / "params.yaml").data
+    train = {name: content_hash(np.asarray(open_photo(name))) for name in data.train_images}
+    evaluation = {name: content_hash(np.asarray(open_photo(name))) for name in data.eval_images}
+    assert len(train) == 9 and len(evaluation) == 2
+    assert not set(train.values()) & set(evaluation.values())
+    recorded = json.loads((sr_project / "artifacts/dataset/held_out.json").read_text())
+    assert recorded == {"train": train, "eval": evaluation}

@@ -14,6 +14,20 @@ def test_the_classifier_reaches_95_percent(digits_project):
     assert summary["tf"]["accuracy"] >= 95.0 and summary["torch"]["accuracy"] >= 95.0
 
 
+def test_no_evaluated_digit_was_trained_on(digits_project):
+    """Content hashes of every training sample against those of the evaluation inputs the
+    pipeline wrote (not only the indices the split gave)."""
+    from pipelines import tensors
+    from pipelines.data.held_out import content_hash
+
+    recorded = json.loads((digits_project / "artifacts/dataset/held_out.json").read_text())
+    inputs = tensors.load(digits_project / "artifacts/dataset/eval_inputs.npz")["input"]
+    evaluated = {content_hash(sample) for sample in inputs}
+    assert len(recorded["train"]) == 1347 and len(evaluated) == len(inputs) == 16
+    assert set(recorded["eval"].values()) == evaluated
+    assert not evaluated & set(recorded["train"].values())
+
+
 def test_int8_accuracy_is_within_two_points_of_float32(digits_project):
     found = cells(digits_project)
     float32 = found["tflite/float32@cpp"]["quality"]["accuracy"]

@@ -7,13 +7,14 @@ targets.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from pipelines import tensors
 from pipelines.config import DataConfig, DataSource, ModelConfig
+from pipelines.data.held_out import Sources, refuse_shared
 from pipelines.errors import PipelineError
 from pipelines.tensors import Tensors
 
@@ -21,6 +22,7 @@ EVAL_INPUTS = "eval_inputs.npz"
 EVAL_TARGETS = "eval_targets.npy"
 CALIBRATION = "calibration.npz"
 INFO = "info.json"
+HELD_OUT = "held_out.json"
 
 
 @dataclass
@@ -30,6 +32,17 @@ class Dataset:
     eval_inputs: Tensors
     eval_targets: np.ndarray | None
     calibration: Tensors
+    # what was trained on and what is evaluated, by content hash (see data/held_out.py)
+    train_sources: Sources = field(default_factory=dict)
+    eval_sources: Sources = field(default_factory=dict)
+
+
+# The settings that decide which sources end up on each side, named when they overlap.
+SPLIT_KEYS = {
+    DataSource.photos: "data.train_images and data.eval_images",
+    DataSource.digits: "data.seed and data.test_fraction",
+    DataSource.arrays: "data.eval_inputs and the training data",
+}
 
 
 def one_input(model: ModelConfig, source: DataSource, array: np.ndarray) -> Tensors:
@@ -53,6 +66,7 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
         DataSource.arrays: arrays.build,
     }
     dataset = builders[data.source](data, model)
+    refuse_shared(dataset.train_sources, dataset.eval_sources, SPLIT_KEYS[data.source])
     for spec in model.input_tensors:
         got, expected = tuple(dataset.eval_inputs[spec.name].shape[1:]), tuple(spec.shape[1:])
         if got != expected:
@@ -79,6 +93,8 @@ def save(dataset: Dataset, directory: Path, source: DataSource) -> None:
         "calibration_samples": tensors.count(dataset.calibration),
     }
     (directory / INFO).write_text(json.dumps(info, indent=2) + "\n")
+    held_out = {"train": dataset.train_sources, "eval": dataset.eval_sources}
+    (directory / HELD_OUT).write_text(json.dumps(held_out, indent=1) + "\n")
 
 
 def _for_model(samples: Tensors, model: ModelConfig, directory: Path) -> Tensors:

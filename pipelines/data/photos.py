@@ -7,6 +7,7 @@ from PIL import Image
 
 from pipelines.config import DataConfig, DataSource, ModelConfig
 from pipelines.data import Dataset, one_input
+from pipelines.data.held_out import hashed
 from pipelines.errors import PipelineError
 
 
@@ -93,10 +94,9 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
     _, height, width, _ = model.input_tensors[0].shape
     rng = np.random.default_rng(data.seed)
 
+    eval_photos = [(name, open_photo(name)) for name in data.eval_images]
     eval_high = [
-        t
-        for name in data.eval_images
-        for t in _tiles(open_photo(name), height * scale, width * scale)
+        t for _, photo in eval_photos for t in _tiles(photo, height * scale, width * scale)
     ]
     if not eval_high:
         raise PipelineError(
@@ -123,4 +123,6 @@ def build(data: DataConfig, model: ModelConfig) -> Dataset:
         calibration=one_input(
             model, DataSource.photos, to_array([downscale(p, scale) for p in calibration_high])
         ),
+        train_sources=hashed((name, np.asarray(photo)) for name, photo in photos),
+        eval_sources=hashed((name, np.asarray(photo)) for name, photo in eval_photos),
     )
