@@ -1,7 +1,8 @@
-"""Each DVC stage's code dependencies, derived from the code, and a check that dvc.yaml agrees.
+"""Each DVC stage's code and parameter dependencies, derived from the code, and a check that
+dvc.yaml agrees.
 
-    python -m pipelines.deps --check    # exit 1 naming each stage and file where dvc.yaml disagrees
-    python -m pipelines.deps --write    # rewrite the code entries of every stage's deps
+    python -m pipelines.deps --check    # exit 1 naming each stage, file and key dvc.yaml misses
+    python -m pipelines.deps --write    # rewrite every stage's code deps and params, and tables
     python -m pipelines.deps --table    # the README's "what reruns" table of every source file
 
 A stage executes its entry module (`python -m stages.<name>`) and everything that can import:
@@ -10,6 +11,9 @@ it starts by name (a string such as "pipelines.run" for `python -m`), resource f
 by name next to itself (templates), and, for a stage that builds the network, the user's network
 module that `model.keras._target_` / `model.torch._target_` name. dvc.yaml lists the last as
 `${model.keras_code}` / `${model.torch_code}`, which Hydra composes from the `_target_`s.
+
+A stage's `params:` are the config keys the functions it can reach read (pipelines.param_deps,
+from mypy's types), and no other.
 """
 
 import argparse
@@ -23,12 +27,14 @@ from pathlib import Path
 
 import yaml
 
+from pipelines import param_deps
 from pipelines.code import BUILDER_LOADER, PROJECT_PACKAGES, defining_module, module_file
 
 NETWORK_DEPS = ("${model.keras_code}", "${model.torch_code}")
 ENTRY = re.compile(r"python -m (\S+)")
 DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 RESOURCE = re.compile(r"\w[\w.-]*")
+INTERPOLATED = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
 
 
 @dataclass
@@ -141,6 +147,7 @@ class Stage:
     name: str
     entry: str  # the module `python -m` runs
     declared: list[str]
+    declared_params: list[str] = field(default_factory=list)
     matrix: bool = False  # one stage per matrix item (`quantize@int8`, ...)
 
     @property
@@ -167,8 +174,40 @@ def read_stages(root: Path) -> list[Stage]:
         if match is None or module_file(root, match[1]) is None:
             raise SystemExit(f"error: stage {name}: no `python -m <project module>` in its cmd")
         declared = [str(dep) for dep in body.get("deps", [])]
-        stages.append(Stage(name, match[1], declared, matrix="matrix" in body))
+        declared_params = [str(key) for key in body.get("params", [])]
+        stages.append(Stage(name, match[1], declared, declared_params, matrix="matrix" in body))
     return stages
+
+
+def project_files(root: Path) -> list[Path]:
+    """Every Python file of the project packages."""
+    return sorted(path for package in PROJECT_PACKAGES for path in (root / package).rglob("*.py"))
+
+
+@functools.cache
+def analysis(root: Path) -> param_deps.Analysis:
+    """mypy's analysis of the project under `root` (once per process)."""
+    return param_deps.Analysis(root, project_files(root))
+
+
+def params_read(root: Path, stage: Stage, params: dict) -> list[str]:
+    """The config keys `stage`'s code reads: what dvc.yaml's `params:` must list."""
+    files = expected(root, stage, params).all_files()
+    modules = [module_name(f) for f in sorted(files) if f.endswith(".py")]
+    return sorted(analysis(root).stage_reads([m for m in modules if m]))
+
+
+def module_name(path: str) -> str:
+    """`pipelines/data/__init__.py` -> `pipelines.data` (project files only)."""
+    parts = path.removesuffix(".py").split("/")
+    if parts[0] not in PROJECT_PACKAGES:
+        return ""  # a user's network module: it reads no config
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def interpolated_keys(stage: Stage) -> set[str]:
+    """Config keys dvc.yaml substitutes into the stage's deps (`${model.keras_code}`)."""
+    return {key for dep in stage.declared for key in INTERPOLATED.findall(dep)}
 
 
 @dataclass
@@ -219,6 +258,11 @@ def disagreements(root: Path, stage: Stage, params: dict) -> list[str]:
         problems.append(f"stage {stage.name}: dvc.yaml lists {dep}, which it never executes")
     for dep in sorted(set(stage.declared) & set(NETWORK_DEPS) - network_deps):
         problems.append(f"stage {stage.name}: dvc.yaml lists {dep}, but it builds no network")
+    read = params_read(root, stage, params)
+    for key in sorted(set(read) - set(stage.declared_params)):
+        problems.append(f"stage {stage.name}: params does not list {key}, which its code reads")
+    for key in sorted(set(stage.declared_params) - set(read)):
+        problems.append(f"stage {stage.name}: params lists {key}, which its code never reads")
     return problems
 
 
@@ -246,6 +290,7 @@ def rerun_table(root: Path, params: dict) -> str:
 
 
 TABLE_START, TABLE_END = "<!-- deps-table:start -->\n", "<!-- deps-table:end -->\n"
+PARAMS_START, PARAMS_END = "<!-- params-table:start -->\n", "<!-- params-table:end -->\n"
 DEPS_LINE = re.compile(r"^( +)- (\S+)(.*)$")
 
 
@@ -262,8 +307,19 @@ def _rewritten_deps(lines: list[str], start: int, new_code: list[str]) -> tuple[
     return [f"{indent}- {dep}\n" for dep in new_code] + kept, end
 
 
+def _rewritten_params(lines: list[str], start: int, keys: list[str]) -> tuple[list[str], int]:
+    """The `params:` list beginning at lines[start] as `keys`, keeping each kept key's comment."""
+    end = start
+    comments = {}
+    while end < len(lines) and (match := DEPS_LINE.match(lines[end])):
+        comments[match[2]] = match[3]
+        end += 1
+    return [f"      - {key}{comments.get(key, '')}\n" for key in keys], end
+
+
 def write_dvc_yaml(root: Path, params: dict) -> None:
-    """Replace each stage's code deps in dvc.yaml with what the stage executes."""
+    """Replace each stage's code deps and params in dvc.yaml with what the stage executes and
+    reads (a stage must already have a `params:` list for its keys to be written)."""
     by_name = {stage.name: stage for stage in read_stages(root)}
     path = root / "dvc.yaml"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -281,22 +337,50 @@ def write_dvc_yaml(root: Path, params: dict) -> None:
             code = static_list(root, want, params) + (list(NETWORK_DEPS) if want.network else [])
             block, index = _rewritten_deps(lines, index, code)
             out += block
+        elif stage is not None and line.strip() == "params:":
+            block, index = _rewritten_params(lines, index, params_read(root, stage, params))
+            out += block
     path.write_text("".join(out), encoding="utf-8")
 
 
-def _with_table(readme: str, table: str) -> str:
-    head, found, rest = readme.partition(TABLE_START)
-    if not found or TABLE_END not in rest:
-        raise SystemExit(f"error: README.md has no {TABLE_START.strip()} ... section")
-    return head + TABLE_START + table + TABLE_END + rest.partition(TABLE_END)[2]
+def rerunning_stages(root: Path, params: dict) -> dict[str, list[str]]:
+    """Per config key, the stages (by label) a change of it reruns: those whose code reads it,
+    and those whose dvc.yaml deps substitute it (`${model.keras_code}`)."""
+    stages = read_stages(root)
+    reads = {s.label: set(params_read(root, s, params)) | interpolated_keys(s) for s in stages}
+    return {
+        key: [label for label, keys in reads.items() if key in keys]
+        for key in sorted(param_deps.schema().keys)
+    }
+
+
+def params_table(root: Path, params: dict) -> str:
+    """Markdown: every config key, and the stages that rerun when it changes."""
+    rows = ["| config key | stages that rerun when it changes |", "|---|---|"]
+    for key, labels in rerunning_stages(root, params).items():
+        rows.append(f"| `{key}` | {', '.join(labels) or '— (no stage reads it)'} |")
+    return "\n".join(rows) + "\n"
+
+
+def _with_table(readme: str, table: str, start: str = TABLE_START, end: str = TABLE_END) -> str:
+    head, found, rest = readme.partition(start)
+    if not found or end not in rest:
+        raise SystemExit(f"error: README.md has no {start.strip()} ... section")
+    return head + start + table + end + rest.partition(end)[2]
+
+
+def _with_tables(root: Path, readme: str, params: dict) -> str:
+    """`readme` with both generated tables brought up to date."""
+    readme = _with_table(readme, rerun_table(root, params))
+    return _with_table(readme, params_table(root, params), PARAMS_START, PARAMS_END)
 
 
 def check(root: Path, params: dict) -> list[str]:
-    """Every disagreement between the code and dvc.yaml or the README's table."""
+    """Every disagreement between the code and dvc.yaml or the README's tables."""
     problems = [line for stage in read_stages(root) for line in disagreements(root, stage, params)]
     readme = (root / "README.md").read_text(encoding="utf-8")
-    if _with_table(readme, rerun_table(root, params)) != readme:
-        problems.append("README.md: the what-reruns table is out of date")
+    if _with_tables(root, readme, params) != readme:
+        problems.append("README.md: the what-reruns tables are out of date")
     return problems
 
 
@@ -315,15 +399,15 @@ def main(argv: list[str] | None = None) -> int:
     elif args.write:
         write_dvc_yaml(root, params)
         readme = root / "README.md"
-        readme.write_text(_with_table(readme.read_text(), rerun_table(root, params)))
-        print("wrote dvc.yaml deps and the README table")
+        readme.write_text(_with_tables(root, readme.read_text(), params))
+        print("wrote dvc.yaml deps and params, and the README tables")
     else:
         problems = check(root, params)
         for problem in problems:
             print(f"error: {problem} (fix: python -m pipelines.deps --write)", file=sys.stderr)
         if problems:
             return 1
-        print("dvc.yaml lists exactly the code every stage executes")
+        print("dvc.yaml lists exactly the code every stage executes and the params it reads")
     return 0
 
 

@@ -65,6 +65,46 @@ def test_write_repairs_dvc_yaml_and_keeps_data_deps(tmp_path):
     assert [d for d in after if not deps.is_code(d)] == [d for d in before if not deps.is_code(d)]
 
 
+def test_a_config_key_the_code_reads_is_a_param_and_an_unread_one_is_not(tmp_path):
+    root = copy_sources(tmp_path)
+    stage = root / "stages/build_cpp.py"
+    stage.write_text(
+        stage.read_text().replace(
+            "def main(cfg: Config) -> None:\n",
+            "def main(cfg: Config) -> None:\n    print(cfg.evaluate.runs)\n",
+        )
+    )
+    dvc_yaml = root / "dvc.yaml"
+    dvc_yaml.write_text(
+        dvc_yaml.read_text().replace("      - cpp.jobs\n", "      - cpp.jobs\n      - trace.atol\n", 1)
+    )
+    assert problems(root) == [
+        "stage build_cpp: params does not list evaluate.runs, which its code reads",
+        "stage build_cpp: params lists trace.atol, which its code never reads",
+        "README.md: the what-reruns tables are out of date",
+    ]
+    deps.main(["--write", "--root", str(root)])
+    assert problems(root) == []
+    build_cpp = yaml.safe_load(dvc_yaml.read_text())["stages"]["build_cpp"]
+    assert build_cpp["params"] == ["cpp.build_type", "cpp.cxx_flags", "cpp.jobs", "cpp.runtimes",
+                                   "evaluate.runs"]  # fmt: skip
+
+
+def test_params_follow_calls_and_properties_not_whole_files():
+    """trace reads trace.bf16_rtol in a function of backends/torch (the key the hand-written
+    list missed); quantize reads model.input_layout only through the model.input_tensors
+    property; quantize imports pipelines.data but calls none of the functions that read data.*."""
+    stages = {s.name: s for s in deps.read_stages(REPO)}
+    trace = deps.params_read(REPO, stages["trace"], PARAMS)
+    quantize = deps.params_read(REPO, stages["quantize"], PARAMS)
+    assert "trace.bf16_rtol" in trace and "trace.methods" not in trace
+    assert "model.input_layout" in quantize
+    assert "pipelines/data/photos.py" in deps.expected(REPO, stages["quantize"], PARAMS).all_files()
+    assert not [key for key in quantize if key.startswith("data.")]
+    assert deps.params_read(REPO, stages["build_cpp"], PARAMS) == [
+        "cpp.build_type", "cpp.cxx_flags", "cpp.jobs", "cpp.runtimes"]  # fmt: skip
+
+
 def test_a_stage_depends_on_the_modules_it_starts_by_name():
     evaluate = next(s for s in deps.read_stages(REPO) if s.name == "evaluate")
     assert "pipelines/run.py" in deps.expected(REPO, evaluate, PARAMS).static.files

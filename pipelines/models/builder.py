@@ -12,7 +12,7 @@ BUILDER_KEYS = {Framework.tf: "keras", Framework.torch: "torch"}
 
 def target(model: ModelConfig, framework: Framework) -> str:
     """The dotted name of the network builder configured for `framework`."""
-    builder = getattr(model, BUILDER_KEYS[framework])
+    builder = model.keras if framework is Framework.tf else model.torch
     assert builder is not None, f"model.{BUILDER_KEYS[framework]} is checked by ModelConfig.check"
     return builder._target_
 
