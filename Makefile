@@ -38,7 +38,8 @@ test-deps:
 toolchain: setup
 	$(BIN)/python -m pipelines.toolchain
 
-# Fail when a stage's deps in dvc.yaml are not exactly the code it executes (see README).
+# Fail when a stage's deps in dvc.yaml are not exactly the code it executes (see
+# docs/reproducibility.md).
 deps: setup
 	$(BIN)/python -m pipelines.deps --check
 

@@ -3,7 +3,7 @@ dvc.yaml agrees.
 
     python -m pipelines.deps --check    # exit 1 naming each stage, file and key dvc.yaml misses
     python -m pipelines.deps --write    # rewrite every stage's code deps and params, and tables
-    python -m pipelines.deps --table    # the README's "what reruns" table of every source file
+    python -m pipelines.deps --table    # the "what reruns" table of every source file (TABLES_PAGE)
 
 A stage executes its entry module (`python -m stages.<name>`) and everything that can import:
 every `import` (also those inside functions), the packages' `__init__.py` on the way, modules
@@ -289,6 +289,8 @@ def rerun_table(root: Path, params: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
+# The docs page that holds both generated tables, relative to the project root.
+TABLES_PAGE = "docs/reproducibility.md"
 TABLE_START, TABLE_END = "<!-- deps-table:start -->\n", "<!-- deps-table:end -->\n"
 PARAMS_START, PARAMS_END = "<!-- params-table:start -->\n", "<!-- params-table:end -->\n"
 DEPS_LINE = re.compile(r"^( +)- (\S+)(.*)$")
@@ -362,25 +364,25 @@ def params_table(root: Path, params: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
-def _with_table(readme: str, table: str, start: str = TABLE_START, end: str = TABLE_END) -> str:
-    head, found, rest = readme.partition(start)
+def _with_table(page: str, table: str, start: str = TABLE_START, end: str = TABLE_END) -> str:
+    head, found, rest = page.partition(start)
     if not found or end not in rest:
-        raise SystemExit(f"error: README.md has no {start.strip()} ... section")
+        raise SystemExit(f"error: {TABLES_PAGE} has no {start.strip()} ... section")
     return head + start + table + end + rest.partition(end)[2]
 
 
-def _with_tables(root: Path, readme: str, params: dict) -> str:
-    """`readme` with both generated tables brought up to date."""
-    readme = _with_table(readme, rerun_table(root, params))
-    return _with_table(readme, params_table(root, params), PARAMS_START, PARAMS_END)
+def _with_tables(root: Path, page: str, params: dict) -> str:
+    """`page` (TABLES_PAGE's text) with both generated tables brought up to date."""
+    page = _with_table(page, rerun_table(root, params))
+    return _with_table(page, params_table(root, params), PARAMS_START, PARAMS_END)
 
 
 def check(root: Path, params: dict) -> list[str]:
-    """Every disagreement between the code and dvc.yaml or the README's tables."""
+    """Every disagreement between the code and dvc.yaml or the tables in TABLES_PAGE."""
     problems = [line for stage in read_stages(root) for line in disagreements(root, stage, params)]
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    if _with_tables(root, readme, params) != readme:
-        problems.append("README.md: the what-reruns tables are out of date")
+    page = (root / TABLES_PAGE).read_text(encoding="utf-8")
+    if _with_tables(root, page, params) != page:
+        problems.append(f"{TABLES_PAGE}: the what-reruns tables are out of date")
     return problems
 
 
@@ -398,9 +400,10 @@ def main(argv: list[str] | None = None) -> int:
         print(rerun_table(root, params), end="")
     elif args.write:
         write_dvc_yaml(root, params)
-        readme = root / "README.md"
-        readme.write_text(_with_tables(root, readme.read_text(), params))
-        print("wrote dvc.yaml deps and params, and the README tables")
+        page = root / TABLES_PAGE
+        text = _with_tables(root, page.read_text(encoding="utf-8"), params)
+        page.write_text(text, encoding="utf-8")
+        print(f"wrote dvc.yaml deps and params, and the tables in {TABLES_PAGE}")
     else:
         problems = check(root, params)
         for problem in problems:

@@ -1,5 +1,6 @@
 """Bad inputs: each gets one line that names the problem and the fix, a non-zero exit, and
-leaves nothing partial. README.md's bad-input table is checked against what each case prints."""
+leaves nothing partial. The bad-input table in docs/errors.md is checked against what each case
+prints."""
 
 import re
 import shutil
@@ -21,8 +22,9 @@ TABLE_START, TABLE_END = "<!-- bad-inputs:start -->", "<!-- bad-inputs:end -->"
 
 
 def documented() -> dict[str, str]:
-    """README's bad-input table: input -> the exact line printed (paths as <project>)."""
-    text = (REPO / "README.md").read_text()
+    """The bad-input table of docs/errors.md: input -> the exact line printed (paths as
+    <project>)."""
+    text = (REPO / "docs/errors.md").read_text()
     table = text.split(TABLE_START)[1].split(TABLE_END)[0]
     rows = [line.split(" | ") for line in table.strip().splitlines()[2:]]
     return {row[0].removeprefix("| "): row[1].strip("` |") for row in rows}
@@ -64,7 +66,7 @@ PIPELINE: set[str] = set()  # cases that need the built tiny project (tests/conf
 def case(
     name: str, pipeline: bool = False
 ) -> Callable[[Callable[[Case], str]], Callable[[Case], str]]:
-    """Register a producer of the error line README documents for `name`."""
+    """Register a producer of the error line docs/errors.md documents for `name`."""
 
     def register(producer: Callable[[Case], str]) -> Callable[[Case], str]:
         CASES[name] = producer

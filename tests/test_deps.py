@@ -14,9 +14,11 @@ PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 
 
 def copy_sources(destination: Path) -> Path:
-    """The files the dependency check reads: sources, dvc.yaml, params.yaml, README.md."""
+    """The files the dependency check reads: sources, dvc.yaml, params.yaml, and the docs page
+    with the what-reruns tables."""
     for name in tracked_files():
-        if name.split("/")[0] in (*deps.PROJECT_PACKAGES, "dvc.yaml", "params.yaml", "README.md"):
+        top = name.split("/")[0]
+        if top in (*deps.PROJECT_PACKAGES, "dvc.yaml", "params.yaml") or name == deps.TABLES_PAGE:
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, destination / name)
     return destination
@@ -81,7 +83,7 @@ def test_a_config_key_the_code_reads_is_a_param_and_an_unread_one_is_not(tmp_pat
     assert problems(root) == [
         "stage build_cpp: params does not list evaluate.runs, which its code reads",
         "stage build_cpp: params lists trace.atol, which its code never reads",
-        "README.md: the what-reruns tables are out of date",
+        "docs/reproducibility.md: the what-reruns tables are out of date",
     ]
     deps.main(["--write", "--root", str(root)])
     assert problems(root) == []

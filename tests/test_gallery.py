@@ -1,8 +1,8 @@
 """The architectures people deploy (tests/gallery.py), each through every stage by `dvc repro`
 as a user's own model: every cell passes, or the stage said why the artifact is not applicable.
 
-The README's gallery table is this test's result: after changing the gallery or what a stage
-does with it, rewrite the table with `CKPT2CPP_WRITE_GALLERY=1 pytest tests/test_gallery.py`.
+The gallery table in docs/your-model.md is this test's result: after changing the gallery or what
+a stage does with it, rewrite the table with `CKPT2CPP_WRITE_GALLERY=1 pytest tests/test_gallery.py`.
 """
 
 import contextlib
@@ -48,7 +48,7 @@ class Input:
 @dataclass(frozen=True)
 class Entry:
     """One gallery project: a Keras network and a PyTorch network taking the same inputs, each
-    described for the README."""
+    described for the gallery table (docs/your-model.md)."""
 
     name: str
     keras: str  # a builder in tests/gallery.py
@@ -264,6 +264,7 @@ def _table(results: dict[str, dict[str, str]]) -> str:
     return "\n".join(rows).rstrip() + "\n"
 
 
+GALLERY_PAGE = "docs/your-model.md"  # the page whose gallery table this test writes and checks
 GALLERY_SECTION = re.compile(r"(<!-- gallery:start -->\n)(.*?)(<!-- gallery:end -->)", re.DOTALL)
 
 
@@ -273,14 +274,14 @@ def test_the_readme_gallery_table_is_the_result_of_this_run(gallery_projects):
         for e in GALLERY
     }
     table = _table(results)
-    readme = (REPO / "README.md").read_text()
+    page = (REPO / GALLERY_PAGE).read_text()
     if os.environ.get("CKPT2CPP_WRITE_GALLERY"):
-        readme = GALLERY_SECTION.sub(lambda m: m.group(1) + table + m.group(3), readme)
-        (REPO / "README.md").write_text(readme)
-    documented = GALLERY_SECTION.search(readme)
-    assert documented is not None, "README.md has no <!-- gallery:start/end --> section"
+        page = GALLERY_SECTION.sub(lambda m: m.group(1) + table + m.group(3), page)
+        (REPO / GALLERY_PAGE).write_text(page)
+    documented = GALLERY_SECTION.search(page)
+    assert documented is not None, f"{GALLERY_PAGE} has no <!-- gallery:start/end --> section"
     assert documented.group(2) == table, (
-        "the README gallery table differs from this run: rewrite it with "
+        f"the gallery table in {GALLERY_PAGE} differs from this run: rewrite it with "
         "CKPT2CPP_WRITE_GALLERY=1 pytest tests/test_gallery.py"
     )
 
