@@ -1,5 +1,6 @@
 """Stage dependencies derived from the code: the check, the writer, and the mutation table."""
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def test_a_listed_file_the_stage_never_runs_is_named(tmp_path):
     dvc_yaml = root / "dvc.yaml"
     dvc_yaml.write_text(
         dvc_yaml.read_text().replace(
-            "      - stages/build_cpp.py\n", "      - stages/build_cpp.py\n      - pipelines/share.py\n"
+            "      - stages/build_cpp.py\n",
+            "      - stages/build_cpp.py\n      - pipelines/share.py\n",
         )
     )
     assert problems(root) == [
@@ -78,7 +80,9 @@ def test_a_config_key_the_code_reads_is_a_param_and_an_unread_one_is_not(tmp_pat
     )
     dvc_yaml = root / "dvc.yaml"
     dvc_yaml.write_text(
-        dvc_yaml.read_text().replace("      - cpp.jobs\n", "      - cpp.jobs\n      - trace.atol\n", 1)
+        dvc_yaml.read_text().replace(
+            "      - cpp.jobs\n", "      - cpp.jobs\n      - trace.atol\n", 1
+        )
     )
     assert problems(root) == [
         "stage build_cpp: params does not list evaluate.runs, which its code reads",
@@ -163,4 +167,104 @@ def test_editing_each_source_file_reruns_exactly_the_stages_that_run_it(sr_proje
         if found != want:
             mismatches[source] = {"extra": found - want, "missing": want - found}
     assert len(sources) > 40
+    assert mismatches == {}
+
+
+def _leaves(tree: dict, prefix: str = "") -> dict[str, object]:
+    """Every leaf key of params.yaml (a list is one value) with its value."""
+    found: dict[str, object] = {}
+    for name, value in tree.items():
+        key = f"{prefix}{name}"
+        found |= _leaves(value, key + ".") if isinstance(value, dict) else {key: value}
+    return found
+
+
+def _changed(value: object) -> object:
+    """Another value of the same kind (DVC compares values; it does not validate them)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value * 2 + 1
+    if isinstance(value, list):
+        return value[:-1] if value else ["changed"]
+    if isinstance(value, str) and value.endswith(".py"):
+        return "README.md"  # a dep path dvc.yaml substitutes: another existing file
+    return f"{value}_changed"
+
+
+def _set(tree: dict, key: str, value: object) -> dict:
+    copy = yaml.safe_load(yaml.safe_dump(tree))
+    *parents, leaf = key.split(".")
+    node = copy
+    for parent in parents:
+        node = node[parent]
+    node[leaf] = value
+    return copy
+
+
+def _stages_whose_params_changed(stages: list) -> set[str]:
+    """The stages whose params DVC finds changed in params.yaml (its ParamsDependency.status,
+    what `dvc status` reports under "changed deps")."""
+    from dvc.dependency.param import ParamsDependency
+
+    return {
+        stage.addressing
+        for stage in stages
+        for dep in stage.deps
+        if isinstance(dep, ParamsDependency) and dep.status()
+    }
+
+
+def _changed_after_reload(project: Path) -> tuple[set[str], set[str]]:
+    """(every stage dvc.yaml defines now, those `dvc status` finds a param or a dep path of
+    changed): for a key dvc.yaml substitutes, which changes the stages themselves."""
+    from dvc.repo import Repo
+
+    with contextlib.chdir(project), Repo(".") as repo:
+        defined = {stage.addressing for stage in repo.index.stages}
+        status = repo.status()
+    changed = {
+        stage
+        for stage, changes in status.items()
+        for change in changes
+        if isinstance(change, dict)
+        for what in change.get("changed deps", {}).values()
+        if isinstance(what, dict) or what in ("new", "modified")
+    }
+    return defined, changed
+
+
+def test_changing_each_param_reruns_exactly_the_stages_whose_code_reads_it(sr_project, tmp_path):
+    """The parameter mutation table: every leaf key of params.yaml, changed alone in a copy of
+    the built project, against the keys each stage's code reads (pipelines.param_deps)."""
+    from dvc.repo import Repo
+
+    project = tmp_path / "project"
+    shutil.copytree(sr_project, project, ignore=shutil.ignore_patterns("artifacts", "build"))
+    params_file = project / "params.yaml"
+    original = yaml.safe_load(params_file.read_text())
+    rerun = deps.rerunning_stages(project, original)
+    substituted = set(deps.INTERPOLATED.findall((project / "dvc.yaml").read_text()))
+    leaves = _leaves(original)
+    mismatches = {}
+    with contextlib.chdir(project), Repo(".") as repo:
+        stages = list(repo.index.stages)
+        assert _stages_whose_params_changed(stages) == set(), "the copy must start unchanged"
+        try:
+            for key, value in leaves.items():
+                params_file.write_text(yaml.safe_dump(_set(original, key, _changed(value))))
+                if key in substituted:
+                    defined, found = _changed_after_reload(project)
+                else:
+                    defined, found = (
+                        {s.addressing for s in stages},
+                        _stages_whose_params_changed(stages),
+                    )
+                labels = next(v for k, v in rerun.items() if key == k or key.startswith(k + "."))
+                want = {s for s in defined if s in labels or s.split("@")[0] + "@*" in labels}
+                if found != want:
+                    mismatches[key] = {"extra": found - want, "missing": want - found}
+        finally:
+            params_file.write_text(yaml.safe_dump(original, sort_keys=False))
+    assert len(leaves) >= 80
     assert mismatches == {}
