@@ -3,7 +3,6 @@
 // nesting, and every rejection one line naming the file and the byte offset.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>

@@ -23,10 +23,6 @@ std::optional<at::ScalarType> scalar_type_of(Dtype d) {
   }
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // ---- AOTInductor call specs ----
 // get_call_spec() gives the pytree specs of the inputs and outputs as JSON
 // text: [1, {"type": T, "context": C, "children_spec": [...]}], where a
@@ -141,7 +137,7 @@ void store(at::Tensor y, Array& out) {
 bool torch_feeds(Dtype dtype) { return scalar_type_of(dtype).has_value(); }
 
 TorchEngine::TorchEngine(const std::string& path, int threads) {
-  const bool package = ends_with(path, ".pt2");
+  const bool package = path.ends_with(".pt2");
   at::set_num_threads(threads);  // same as torch.set_num_threads
   try {
     if (package) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/runner_main.h"
+#include "lib/backends.h"
 #include "lib/tf_engine.h"
 
 namespace {
@@ -106,9 +107,7 @@ class TfSession : public Session {
            "save the input as " + want.dtype_text + ": np.save(path, x.astype(...))");
     if (!want.ranked) return;  // unknown rank: TF checks at run time
     const std::vector<std::int64_t> sample = input.batch1_shape();
-    bool ok = want.shape.size() == sample.size();
-    for (std::size_t d = 0; ok && d < sample.size(); ++d) ok = want.shape[d] < 0 || want.shape[d] == sample[d];
-    if (!ok)
+    if (!shape_fits(want.shape, sample))
       fail("input sample shape " + shape_str(sample) + of + " does not match model input '" + node + "' " +
                shape_str(want.shape) + " (-1 = any size)",
            "the .npy must be [N, ...] with each sample shaped like the model input without its batch axis");

@@ -18,10 +18,6 @@ namespace {
 
 using namespace ckpt2cpp;
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Checks that a model with `returned` outputs matched positionally fits the
 // --output flags.
 void check_positional_outputs(std::size_t returned, const std::vector<NamedPath>& outputs) {
@@ -44,7 +40,7 @@ class TorchSession : public Session {
  public:
   TorchSession(const Args& args, const std::vector<InputFile>& inputs) : outputs_(args.outputs) {
     const std::string& path = args.model;
-    if (!ends_with(path, ".pt2") && !ends_with(path, ".pt"))
+    if (!path.ends_with(".pt2") && !path.ends_with(".pt"))
       throw UsageError("model path " + path + " must end with .pt (TorchScript) or .pt2 (AOTInductor package)",
                        "rename the file or pass the right --model");
     std::error_code ec;

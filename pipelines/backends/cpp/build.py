@@ -1,6 +1,7 @@
 """Configure and build cpp/ against the libraries inside the installed wheels."""
 
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -8,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipelines import jsonfile, toolchain
+from pipelines import jsonfile, paths, toolchain
 from pipelines.config import CppConfig, CppRuntime
 from pipelines.errors import PipelineError
 
@@ -29,10 +30,26 @@ BUILD_INFO = "build.json"
 CONFIGURED_FOR = "ckpt2cpp-toolchain.json"
 
 
+def runpath(lib_dir: Path, runner_dir: Path) -> str:
+    """The RUNPATH entry that finds `lib_dir` from a program in `runner_dir`: $ORIGIN-relative
+    when the library folder is inside the project (a venv in the checkout), so the binary holds
+    no absolute path of the checkout; absolute otherwise (a venv elsewhere is the same path from
+    every checkout)."""
+    lib, runners = Path(os.path.abspath(lib_dir)), Path(os.path.abspath(runner_dir))
+    if lib.is_relative_to(Path.cwd()):
+        return "$ORIGIN/" + os.path.relpath(lib, runners)
+    return str(lib)
+
+
 def configure_command(
-    source: Path, build_dir: Path, cpp: CppConfig, libs: toolchain.Libraries
+    source: Path,
+    build_dir: Path,
+    cpp: CppConfig,
+    libs: toolchain.Libraries,
+    runner_dir: Path = paths.CPP_BIN,
 ) -> list[str]:
-    """The cmake configure line; every library path comes from the wheels found here."""
+    """The cmake configure line; every library path comes from the wheels found here. The
+    runners' RUNPATHs are written for where build_cpp puts them (`runner_dir`)."""
     command = [
         "cmake",
         "-S",
@@ -46,6 +63,9 @@ def configure_command(
         f"-DTENSORFLOW_INCLUDE_DIR={libs.tensorflow_include}",
         f"-DTENSORFLOW_LIB_DIR={libs.tensorflow_lib}",
         f"-DLITERT_LIBRARY={libs.litert_library}",
+        f"-DCKPT2CPP_TORCH_RUNPATH={runpath(libs.torch_lib, runner_dir)}",
+        f"-DCKPT2CPP_TF_RUNPATH={runpath(libs.tensorflow_lib, runner_dir)}",
+        f"-DCKPT2CPP_LITERT_RUNPATH={runpath(libs.litert_library.parent, runner_dir)}",
     ]
     command += [f"-D{OPTIONS[r]}={'ON' if r in cpp.runtimes else 'OFF'}" for r in CppRuntime]
     return command
@@ -116,9 +136,8 @@ def build(cpp: CppConfig, source: Path, build_dir: Path, outputs: list[Path]) ->
     for program in programs:
         shutil.copy2(build_dir / "bin" / program, destination[program])
     log.info("built %s in %.1f s, %d at a time", ", ".join(programs), seconds, cpp.jobs)
-    info = {
+    info = {  # no timing and no path of this checkout: the record is a reproducible output
         "programs": sorted(programs),
-        "build_seconds": seconds,
         "build_type": cpp.build_type.value,
         "cxx_flags": cpp.cxx_flags,
         "toolchain": fingerprint,

@@ -11,6 +11,8 @@ import logging
 import math
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,29 @@ def _save(job: ExportJob) -> tuple[list[str], int]:
     return graph_notes + list(dict.fromkeys(messages)), multiple  # warnings once each, in order
 
 
+def _drop_debug_records(path: Path) -> None:
+    """Rewrite a saved TorchScript file without its `*.debug_pkl` records. They hold the Python
+    call stack of every op, absolute paths included (this checkout's model code, the venv's
+    torch), so the file would differ from one folder to another. torch.jit.load and libtorch's
+    torch::jit::load treat them as optional; TorchScript errors then point at the serialized
+    code instead of the original Python lines. Run after verification, which reads them to say
+    where a hard-coded device comes from. The other records are copied in order by torch's own
+    writer (entries dated 1980, 64-byte aligned; .data/serialization_id recomputed)."""
+    import torch
+
+    reader = torch._C.PyTorchFileReader(str(path))
+    records = [
+        (name, reader.get_record(name))
+        for name in reader.get_all_records()
+        if not name.endswith(".debug_pkl") and name != ".data/serialization_id"
+    ]
+    del reader
+    writer = torch._C.PyTorchFileWriter(str(path))  # the archive is named after the file
+    for name, data in records:
+        writer.write_record(name, data, len(data))
+    writer.write_end_of_file()
+
+
 def _trace(module, example: Args) -> tuple[Any, list[str]]:
     """`torch.jit.trace`, judged by numbers, not by graph structure: the tracer's own check
     retraces and fails on any difference between the two graphs, which networks whose Python
@@ -121,7 +146,59 @@ SIZE_MULTIPLES = (1, 2, 4, 8, 16, 32)
 # cpp.enable_kernel_profile: name every fused kernel and oneDNN call to torch.profiler (the
 # evaluation's per-op profiles); without a profiler running it costs nothing measurable (sr
 # 64x64, 6 alternating rounds: 0.97x the p50 of the package compiled without it).
-AOTI_CONFIGS = {"freezing": True, "cpp.enable_kernel_profile": True}
+# size_asserts off: the generated C++ names each fused op in its (AOTI_RUNTIME_CHECK_INPUTS
+# only) size/stride assertions by the repr of a Python functools.partial, memory address
+# included, which made every compile's source (so its hash-named files) differ.
+AOTI_CONFIGS = {"freezing": True, "cpp.enable_kernel_profile": True, "size_asserts": False}
+
+
+# aoti_int8's prepacked (oneDNN-layout) weights: Inductor writes each one's oneDNN memory
+# descriptor into the generated C++ as bytes (torch.ops.mkldnn._get_mkldnn_serialized_md). With
+# torch 2.13 (oneDNN 3.12) that 772-byte blob copies the descriptor struct with its padding, and
+# the 4 bytes after data_type and after format_kind are whatever the stack held (the high half of
+# an address): different on every run. They are never read back; zeroed here.
+MKLDNN_MD_BLOB_BYTES = 772
+MKLDNN_MD_PADDING = ((108, 112), (316, 320))
+MKLDNN_MD_OP = "_get_mkldnn_serialized_md"  # in torch.ops.mkldnn
+
+
+@contextmanager
+def _zeroed_mkldnn_padding() -> Iterator[None]:
+    """While Inductor compiles: oneDNN descriptor blobs with their padding bytes zeroed."""
+    import torch
+
+    namespace = torch.ops.mkldnn
+    original = getattr(namespace, MKLDNN_MD_OP)
+
+    class SerializedMd:  # the op, but for its result: .default and the rest are the op's own
+        def __getattr__(self, name: str):
+            return getattr(original, name)
+
+        def __call__(self, tensor):
+            blob = original(tensor)
+            if blob.dim() == 1 and blob.numel() == MKLDNN_MD_BLOB_BYTES:
+                blob = blob.clone()
+                for start, end in MKLDNN_MD_PADDING:
+                    blob[start:end] = 0
+            return blob
+
+    setattr(namespace, MKLDNN_MD_OP, SerializedMd())
+    try:
+        yield
+    finally:
+        setattr(namespace, MKLDNN_MD_OP, original)
+
+
+def _forget_source_lines(program) -> None:
+    """Drop the Python stack traces torch.export records on every node: Inductor writes them
+    (absolute paths to this checkout's model code and the venv) into the generated C++ (kernel
+    profile labels, comments) and so into the hashes that name the package's files."""
+    import torch
+
+    for module in program.graph_module.modules():
+        if isinstance(module, torch.fx.GraphModule):
+            for node in module.graph.nodes:
+                node.meta.pop("stack_trace", None)
 
 
 def _save_aoti(job: ExportJob) -> int:
@@ -136,7 +213,8 @@ def _save_aoti(job: ExportJob) -> int:
     quantized = None if job.calibration is None else _int8_module(program, job.calibration)
     if quantized is not None:
         program = torch.export.export(quantized, job.example, strict=True)  # at the traced size
-    with torch.no_grad():
+    _forget_source_lines(program)
+    with torch.no_grad(), _zeroed_mkldnn_padding():
         torch._inductor.aoti_compile_and_package(
             program, package_path=str(job.out), inductor_configs=AOTI_CONFIGS
         )
@@ -154,9 +232,22 @@ INT8_FIXED_SHAPE = (
 )
 
 
+def _has_vnni() -> bool:
+    """Whether this CPU has int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI or AMX).
+    Without them oneDNN multiplies u8 by s8 with VPMADDUBSW, whose int16 sums saturate: the
+    quantizer must then keep activations to 7 bits (reduce_range), or the compiled package
+    computes something else than its quantized program (seen on an AVX2-only AMD EPYC)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False  # unknown: the reduced range is right everywhere, at a small accuracy cost
+    return any(flag in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
+
+
 def _int8_module(program, calibration: list[Args]):
     """PT2E post-training static quantization of an exported program for this CPU: the x86
-    Inductor quantizer (u8 activations, per-channel s8 weights, oneDNN int8 kernels),
+    Inductor quantizer (u8 activations, 7-bit without VNNI; per-channel s8 weights; oneDNN int8
+    kernels),
     calibrated on `calibration` (any sizes the program takes); the converted module."""
     import torch
 
@@ -170,7 +261,7 @@ def _int8_module(program, calibration: list[Args]):
     )
 
     quantizer = X86InductorQuantizer()
-    quantizer.set_global(get_default_x86_inductor_quantization_config())
+    quantizer.set_global(get_default_x86_inductor_quantization_config(reduce_range=not _has_vnni()))
     prepared = prepare_pt2e(program.module(), quantizer)
     with torch.no_grad():
         for args in tqdm(calibration, desc="calibrate aoti_int8", unit="sample"):
@@ -459,6 +550,8 @@ def export(
     if method in (ExportMethod.aoti_int8, ExportMethod.aoti_bf16):
         log.info("%s: max abs error %.3g against eager float32", method.name, checked.traced_error)
     accepted_fixed = _accept(job, checked, atol, tracer_warnings)
+    if not method.is_aoti:
+        _drop_debug_records(out)
     return _describe(
         job, checked, device, tracer_warnings, size_multiple, fixed_reason, accepted_fixed
     )
