@@ -9,6 +9,8 @@ Verification (verify.py) is what makes the original post's two traps impossible 
 
 import logging
 import math
+import os
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -201,6 +203,37 @@ def _forget_source_lines(program) -> None:
                 node.meta.pop("stack_trace", None)
 
 
+@contextmanager
+def _torch_under_fixed_path() -> Iterator[None]:
+    """While Inductor compiles: torch's headers and libraries named by a path that is the same
+    in every checkout. Inductor puts `-I<torch>/include -L<torch>/lib` (from torch.utils.
+    cpp_extension) into its compile command, which it hashes into the package's file names and
+    writes into the generated C++ and .so; with the venv inside the checkout (`make setup`) that
+    path names the checkout. The alias is a symlink in the temp folder to the real torch folder,
+    made (or remade, when dangling) atomically."""
+    import torch
+    import torch.utils.cpp_extension as cpp_extension
+
+    alias = os.path.join(tempfile.gettempdir(), f"ckpt2cpp-torch-{torch.__version__}")
+    real = os.path.realpath(os.path.dirname(torch.__file__))
+    if os.path.realpath(alias) != real:  # missing, dangling or another torch
+        temporary = f"{alias}.{os.getpid()}"
+        try:
+            os.symlink(real, temporary)
+            os.replace(temporary, alias)
+        except OSError as error:  # another user's link, or a folder in the way: no alias
+            log.warning("compiling with torch's own path (%s: %s)", alias, error)
+            Path(temporary).unlink(missing_ok=True)
+            yield
+            return
+    saved = cpp_extension._TORCH_PATH, cpp_extension.TORCH_LIB_PATH
+    cpp_extension._TORCH_PATH, cpp_extension.TORCH_LIB_PATH = alias, os.path.join(alias, "lib")
+    try:
+        yield
+    finally:
+        cpp_extension._TORCH_PATH, cpp_extension.TORCH_LIB_PATH = saved
+
+
 def _save_aoti(job: ExportJob) -> int:
     """Export with torch.export (quantized to int8 when the job has calibration samples) and
     compile with AOTInductor, freezing on; return the multiple height and width must be (see
@@ -214,7 +247,7 @@ def _save_aoti(job: ExportJob) -> int:
     if quantized is not None:
         program = torch.export.export(quantized, job.example, strict=True)  # at the traced size
     _forget_source_lines(program)
-    with torch.no_grad(), _zeroed_mkldnn_padding():
+    with torch.no_grad(), _zeroed_mkldnn_padding(), _torch_under_fixed_path():
         torch._inductor.aoti_compile_and_package(
             program, package_path=str(job.out), inductor_configs=AOTI_CONFIGS
         )
