@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,27 +96,43 @@ def _save(job: ExportJob) -> tuple[list[str], int]:
     return graph_notes + list(dict.fromkeys(messages)), multiple  # warnings once each, in order
 
 
-def _drop_debug_records(path: Path) -> None:
-    """Rewrite a saved TorchScript file without its `*.debug_pkl` records. They hold the Python
-    call stack of every op, absolute paths included (this checkout's model code, the venv's
-    torch), so the file would differ from one folder to another. torch.jit.load and libtorch's
-    torch::jit::load treat them as optional; TorchScript errors then point at the serialized
-    code instead of the original Python lines. Run after verification, which reads them to say
-    where a hard-coded device comes from. The other records are copied in order by torch's own
-    writer (entries dated 1980, 64-byte aligned; .data/serialization_id recomputed)."""
+def _rewrite_archive(path: Path, keep: Callable[[str, bytes], bytes | None]) -> None:
+    """Rewrite a torch zip archive (TorchScript .pt, AOTInductor .pt2) with each record passed
+    through `keep` (None drops it), in order, by torch's own writer (entries dated 1980, 64-byte
+    aligned; .data/serialization_id recomputed from the records)."""
     import torch
 
     reader = torch._C.PyTorchFileReader(str(path))
-    records = [
-        (name, reader.get_record(name))
-        for name in reader.get_all_records()
-        if not name.endswith(".debug_pkl") and name != ".data/serialization_id"
-    ]
+    records = [(name, reader.get_record(name)) for name in reader.get_all_records()]
     del reader
     writer = torch._C.PyTorchFileWriter(str(path))  # the archive is named after the file
     for name, data in records:
-        writer.write_record(name, data, len(data))
+        if name != ".data/serialization_id" and (kept := keep(name, data)) is not None:
+            writer.write_record(name, kept, len(kept))
     writer.write_end_of_file()
+
+
+def _without_debug_records(name: str, data: bytes) -> bytes | None:
+    """TorchScript's `*.debug_pkl` records hold the Python call stack of every op, absolute
+    paths included (this checkout's model code, the venv's torch): dropped. torch.jit.load and
+    libtorch treat them as optional; TorchScript errors then cite the serialized code instead of
+    the original Python lines. (Verification reads them first, to say where a hard-coded device
+    comes from.)"""
+    return None if name.endswith(".debug_pkl") else data
+
+
+# Inductor appends the g++ lines it ran to the generated C++ it keeps, but only when it compiled
+# (not when its cache already held the object), so the same package differed with the cache's
+# state. The lines are comments at the end of the file; the compiled .so is the same either way.
+COMPILE_NOTES = b"\n\n// Compile cmd\n"
+
+
+def _without_compile_notes(name: str, data: bytes) -> bytes | None:
+    return (
+        data.split(COMPILE_NOTES)[0] + b"\n"
+        if name.endswith(".cpp") and COMPILE_NOTES in data
+        else data
+    )
 
 
 def _trace(module, example: Args) -> tuple[Any, list[str]]:
@@ -251,6 +267,7 @@ def _save_aoti(job: ExportJob) -> int:
         torch._inductor.aoti_compile_and_package(
             program, package_path=str(job.out), inductor_configs=AOTI_CONFIGS
         )
+    _rewrite_archive(job.out, _without_compile_notes)
     if quantized is not None:
         _check_compiled_int8(job.out, quantized, job.example)
     return multiple
@@ -584,7 +601,7 @@ def export(
         log.info("%s: max abs error %.3g against eager float32", method.name, checked.traced_error)
     accepted_fixed = _accept(job, checked, atol, tracer_warnings)
     if not method.is_aoti:
-        _drop_debug_records(out)
+        _rewrite_archive(out, _without_debug_records)
     return _describe(
         job, checked, device, tracer_warnings, size_multiple, fixed_reason, accepted_fixed
     )
