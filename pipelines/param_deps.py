@@ -1,9 +1,12 @@
-"""Which config keys each project file reads, found from the typed config accessors.
+"""Which config keys a stage reads, found from the typed config accessors.
 
-mypy type-checks the project and this module walks what it inferred: every attribute read on an
-expression whose type is one of the config dataclasses (`cfg.trace.bf16_rtol`, `model.inputs`,
-`evaluate.tolerances`) is a read of that key; a property (`model.input_tensors`) reads what its
-body reads. A dataclass that sits at one place in the schema (TrainConfig: `model.train`) gives
+mypy type-checks the project and this module walks what it inferred, from a stage's entry module
+through every function and method it can reach: every attribute read on an expression whose type
+is one of the config dataclasses (`cfg.trace.bf16_rtol`, `model.inputs`, `evaluate.tolerances`)
+is a read of that key; a property (`model.input_tensors`) reads what its body reads. A read the
+types do not show (`getattr(cfg, name)`, an untyped parameter) is not seen.
+
+A dataclass that sits at one place in the schema (TrainConfig: `model.train`) gives
 its fields' keys; one that sits at several places or inside a list (BuilderConfig,
 TensorConfig) is read whole through the field that holds it (`model.keras`, `model.inputs`).
 The `check()` methods of config.py are validation, not reads.
@@ -177,10 +180,8 @@ class Analysis:
             for info in self._schema_classes(expr.expr):
                 if (key := self.schema.key(info.name, expr.name)) is not None:
                     keys.add(key)
-                else:
-                    for func in _functions(
-                        info.names.get(expr.name) and info.names[expr.name].node
-                    ):
+                elif (symbol := info.names.get(expr.name)) is not None:
+                    for func in _functions(symbol.node):
                         if func.is_property:
                             keys |= self._keys(_references(func.body)[1])
         return keys

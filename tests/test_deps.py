@@ -25,6 +25,13 @@ def copy_sources(destination: Path) -> Path:
     return destination
 
 
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in the file at `path` with `new`."""
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
 def problems(root: Path, params: dict = PARAMS) -> list[str]:
     return deps.check(root, params)
 
@@ -45,13 +52,8 @@ def test_a_lazy_import_missing_from_dvc_yaml_is_named_with_its_chain(tmp_path):
 
 def test_a_listed_file_the_stage_never_runs_is_named(tmp_path):
     root = copy_sources(tmp_path)
-    dvc_yaml = root / "dvc.yaml"
-    dvc_yaml.write_text(
-        dvc_yaml.read_text().replace(
-            "      - stages/build_cpp.py\n",
-            "      - stages/build_cpp.py\n      - pipelines/share.py\n",
-        )
-    )
+    edit(root / "dvc.yaml", "      - stages/build_cpp.py\n",
+         "      - stages/build_cpp.py\n      - pipelines/share.py\n")  # fmt: skip
     assert problems(root) == [
         "stage build_cpp: dvc.yaml lists pipelines/share.py, which it never executes"
     ]
@@ -71,19 +73,10 @@ def test_write_repairs_dvc_yaml_and_keeps_data_deps(tmp_path):
 
 def test_a_config_key_the_code_reads_is_a_param_and_an_unread_one_is_not(tmp_path):
     root = copy_sources(tmp_path)
-    stage = root / "stages/build_cpp.py"
-    stage.write_text(
-        stage.read_text().replace(
-            "def main(cfg: Config) -> None:\n",
-            "def main(cfg: Config) -> None:\n    print(cfg.evaluate.runs)\n",
-        )
-    )
+    main = "def main(cfg: Config) -> None:\n"
+    edit(root / "stages/build_cpp.py", main, main + "    print(cfg.evaluate.runs)\n")
     dvc_yaml = root / "dvc.yaml"
-    dvc_yaml.write_text(
-        dvc_yaml.read_text().replace(
-            "      - cpp.jobs\n", "      - cpp.jobs\n      - trace.atol\n", 1
-        )
-    )
+    edit(dvc_yaml, "      - cpp.jobs\n", "      - cpp.jobs\n      - trace.atol\n")
     assert problems(root) == [
         "stage build_cpp: params does not list evaluate.runs, which its code reads",
         "stage build_cpp: params lists trace.atol, which its code never reads",
