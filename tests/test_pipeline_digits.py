@@ -23,7 +23,7 @@ def test_no_evaluated_digit_was_trained_on(digits_project):
     recorded = json.loads((digits_project / "artifacts/dataset/held_out.json").read_text())
     inputs = tensors.load(digits_project / "artifacts/dataset/eval_inputs.npz")["input"]
     evaluated = {content_hash(sample) for sample in inputs}
-    assert len(recorded["train"]) == 1347 and len(evaluated) == len(inputs) == 16
+    assert len(recorded["train"]) == 1347 and len(evaluated) == len(inputs) == 450
     assert set(recorded["eval"].values()) == evaluated
     assert not evaluated & set(recorded["train"].values())
 
