@@ -39,8 +39,15 @@ def test_every_peer_takes_turns_with_the_cells_and_matches_the_original(
     found_errors = errors(cells, done)
     for artifact in found:
         error = found_errors[f"{artifact.name}@python"]
-        if artifact.kind.endswith("_bf16"):  # really computed in bfloat16, and close
-            assert 1e-4 < error < 0.1, artifact.name
+        if artifact.kind.endswith("_bf16"):  # close, and really in bfloat16 where the CPU can
+            # (OpenVINO and TensorFlow compute bf16 from AVX-512 up; an AVX2-only CPU runs f32)
+            low = (
+                1e-4
+                if "avx512f" in machine().flags
+                or not artifact.name.startswith(("peer/openvino", "tf/"))
+                else -1.0
+            )
+            assert low < error < 0.1, artifact.name
         else:
             assert error < 1e-4, artifact.name
 
@@ -64,7 +71,9 @@ def test_low_precision_cells_reach_low_precision_kernels(sr_project):
         table = kernels.section()
     rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines()[2:]}
     flags = machine().flags
-    assert "avx512_core (f32)" in rows["tf/frozen@cpp"]
+    # TensorFlow logs oneDNN kernels only where it turns oneDNN on (not on an AVX2-only AMD EPYC)
+    frozen = rows["tf/frozen@cpp"]
+    assert "avx512_core (f32)" in frozen or ("avx512f" not in flags and "none logged" in frozen)
     if "avx512_bf16" in flags or "amx_bf16" in flags:
         for cell in ("tf/frozen_bf16@cpp", "tf/savedmodel_bf16@cpp", "torch/aoti_bf16@cpp"):
             assert "(bf16)" in rows[cell] and "_bf16" in rows[cell].split("|")[3], rows[cell]
@@ -106,7 +115,11 @@ def test_the_bundle_benchmark_times_each_host_bundle_beside_its_runner(sr_projec
     rows = bundle.measure(rounds=1, runs=3)
     hosts = sorted(p.name for p in (sr_project / "dist").glob("*-x86_64") if p.is_dir())
     assert [row.split("`")[1] for row in rows[2:]] == hosts
-    assert {row.split(" | ")[1] for row in rows[2:]} == {"litert_runner", "torch_runner", "tf_runner"}
+    assert {row.split(" | ")[1] for row in rows[2:]} == {
+        "litert_runner",
+        "torch_runner",
+        "tf_runner",
+    }
     for row in rows[2:]:
         runner, example, ratio = (float(cell) for cell in row.strip("| ").split(" | ")[2:])
         assert runner > 0 and example > 0 and abs(ratio - example / runner) <= 0.01
