@@ -193,16 +193,9 @@ def analysis(root: Path) -> param_deps.Analysis:
 def params_read(root: Path, stage: Stage, params: dict) -> list[str]:
     """The config keys `stage`'s code reads: what dvc.yaml's `params:` must list."""
     files = expected(root, stage, params).all_files()
-    modules = [module_name(f) for f in sorted(files) if f.endswith(".py")]
-    return sorted(analysis(root).stage_reads([m for m in modules if m]))
-
-
-def module_name(path: str) -> str:
-    """`pipelines/data/__init__.py` -> `pipelines.data` (project files only)."""
-    parts = path.removesuffix(".py").split("/")
-    if parts[0] not in PROJECT_PACKAGES:
-        return ""  # a user's network module: it reads no config
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    own = sorted(f for f in files if f.endswith(".py") and f.split("/")[0] in PROJECT_PACKAGES)
+    # a user's network module reads no config
+    return sorted(analysis(root).stage_reads([param_deps.module_name(root, root / f) for f in own]))
 
 
 def interpolated_keys(stage: Stage) -> set[str]:

@@ -79,7 +79,8 @@ def schema() -> Schema:
     return Schema(prefixes, frozenset(values))
 
 
-def _module_name(root: Path, path: Path) -> str:
+def module_name(root: Path, path: Path) -> str:
+    """The dotted module a project file defines (`pipelines/data/__init__.py` -> `pipelines.data`)."""
     parts = list(path.relative_to(root).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
@@ -98,7 +99,7 @@ def _mypy_build(root: Path, files: list[Path]) -> Any:
     options.check_untyped_defs = True
     options.ignore_missing_imports = True
     options.follow_imports = "skip"  # third-party code is Any: only our dataclasses matter
-    sources = [BuildSource(str(path), _module_name(root, path)) for path in files]
+    sources = [BuildSource(str(path), module_name(root, path)) for path in files]
     return build.build(sources, options)
 
 
@@ -154,7 +155,7 @@ class Analysis:
     def __init__(self, root: Path, files: list[Path]) -> None:
         self.result = _mypy_build(root, files)
         self.schema = schema()
-        self.modules = {_module_name(root, path): path for path in files}
+        self.modules = {module_name(root, path): path for path in files}
         self._methods: dict[str, list[Any]] = {}  # method name -> every project method of it
         for module in self.modules:
             for info in self.result.files[module].names.values():
